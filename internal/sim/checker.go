@@ -1,0 +1,209 @@
+package sim
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/bftledger/bftledger/crypto"
+	"github.com/bftledger/bftledger/engine"
+)
+
+// Violation kinds, as reported in Violation.Kind.
+const (
+	KindConflict     = "conflicting-commit"  // two honest replicas committed different batches at a height
+	KindAppHash      = "app-hash-divergence" // two honest replicas disagree on the app hash after a height
+	KindOrder        = "delivery-order"      // a replica delivered heights out of order or twice
+	KindDuplicateTx  = "duplicate-tx"        // a tx appears twice in one honest replica's history
+	KindMissingTx    = "missing-tx"          // a tx a client saw committed is absent from an honest history
+	KindSupply       = "supply"              // the state machine's supply changed
+	KindProof        = "bad-proof"           // a committed batch's proof does not verify
+	KindLiveness     = "liveness"            // pending txs did not commit after the network healed
+	KindApply        = "apply"               // the state machine refused a committed batch
+	KindReplicaError = "replica"             // a replica failed in a way it never should (restart error)
+)
+
+// Violation is one broken invariant.
+type Violation struct {
+	Kind   string
+	Tick   uint64
+	Detail string
+}
+
+func (v Violation) String() string { return fmt.Sprintf("tick %d: %s: %s", v.Tick, v.Kind, v.Detail) }
+
+// delivery is what a replica committed at one height.
+type delivery struct {
+	digest  crypto.Hash
+	appHash []byte
+	replica int
+}
+
+// checker watches every delivery of every replica and records violations
+// of the safety invariants. Byzantine replicas' deliveries count for
+// clients (as their receipts would) but are never checked.
+type checker struct {
+	n, f       int
+	honest     []bool
+	verify     func(engine.Committed) error
+	supply     uint64
+	haveSupply bool
+
+	first    map[uint64]delivery          // first honest delivery per height
+	proofOK  map[proofKey]bool            // proofs already verified
+	last     []uint64                     // last height delivered per replica
+	txCount  []map[string]int             // per replica: tx -> occurrences in its history
+	votes    map[string]map[uint64]uint64 // tx -> height -> bitmask of replicas that delivered it there
+	accepted map[string]uint64            // txs clients saw committed (f+1 matching) -> height
+
+	violations    []Violation
+	maxViolations int
+}
+
+type proofKey struct {
+	height uint64
+	digest crypto.Hash
+	proof  crypto.Hash
+}
+
+func newChecker(n, f int, honest []bool, verify func(engine.Committed) error) *checker {
+	c := &checker{
+		n: n, f: f, honest: honest, verify: verify,
+		first:         make(map[uint64]delivery),
+		proofOK:       make(map[proofKey]bool),
+		last:          make([]uint64, n),
+		txCount:       make([]map[string]int, n),
+		votes:         make(map[string]map[uint64]uint64),
+		accepted:      make(map[string]uint64),
+		maxViolations: maxViolations,
+	}
+	for i := range c.txCount {
+		c.txCount[i] = make(map[string]int)
+	}
+	return c
+}
+
+func (c *checker) fail(tick uint64, kind, format string, args ...any) {
+	if len(c.violations) >= c.maxViolations {
+		return
+	}
+	c.violations = append(c.violations, Violation{Kind: kind, Tick: tick, Detail: fmt.Sprintf(format, args...)})
+}
+
+// delivered records that replica id committed b and its machine reached
+// appHash after it.
+func (c *checker) delivered(tick uint64, id int, b engine.Committed, appHash []byte) {
+	if b.Height != c.last[id]+1 {
+		c.fail(tick, KindOrder, "replica %d delivered height %d after %d", id, b.Height, c.last[id])
+	}
+	if b.Height > c.last[id] {
+		c.last[id] = b.Height
+	}
+	d := engine.BatchDigest(b.Txs)
+	c.countVotes(id, b)
+	if !c.honest[id] {
+		return
+	}
+	c.checkProof(tick, id, b, d)
+	if prev, ok := c.first[b.Height]; !ok {
+		c.first[b.Height] = delivery{digest: d, appHash: appHash, replica: id}
+	} else {
+		if prev.digest != d {
+			c.fail(tick, KindConflict, "height %d: replica %d committed %x, replica %d committed %x",
+				b.Height, prev.replica, prev.digest[:6], id, d[:6])
+		} else if !bytes.Equal(prev.appHash, appHash) {
+			c.fail(tick, KindAppHash, "height %d: replica %d app hash %x, replica %d app hash %x",
+				b.Height, prev.replica, prev.appHash, id, appHash)
+		}
+	}
+	for _, tx := range b.Txs {
+		k := string(tx)
+		c.txCount[id][k]++
+		if c.txCount[id][k] == 2 {
+			c.fail(tick, KindDuplicateTx, "replica %d committed tx %x twice (again at height %d)", id, short(tx), b.Height)
+		}
+	}
+}
+
+// checkProof verifies b's proof once per distinct (height, batch, proof).
+func (c *checker) checkProof(tick uint64, id int, b engine.Committed, d crypto.Hash) {
+	if c.verify == nil {
+		return
+	}
+	k := proofKey{height: b.Height, digest: d, proof: crypto.Sum(b.Proof)}
+	if c.proofOK[k] {
+		return
+	}
+	if err := c.verify(b); err != nil {
+		c.fail(tick, KindProof, "replica %d height %d: %v", id, b.Height, err)
+		return
+	}
+	c.proofOK[k] = true
+}
+
+// countVotes records id's delivery of each tx in b; once f+1 replicas
+// delivered a tx at the same height, a client has seen it committed.
+func (c *checker) countVotes(id int, b engine.Committed) {
+	for _, tx := range b.Txs {
+		k := string(tx)
+		if _, done := c.accepted[k]; done {
+			continue
+		}
+		byHeight := c.votes[k]
+		if byHeight == nil {
+			byHeight = make(map[uint64]uint64)
+			c.votes[k] = byHeight
+		}
+		byHeight[b.Height] |= 1 << uint(id)
+		if popcount(byHeight[b.Height]) >= c.f+1 {
+			c.accepted[k] = b.Height
+			delete(c.votes, k)
+		}
+	}
+}
+
+// checkSupply compares a machine's supply with the first one seen.
+func (c *checker) checkSupply(tick uint64, id int, m StateMachine) {
+	s, ok := m.Supply()
+	if !ok {
+		return
+	}
+	if !c.haveSupply {
+		c.supply, c.haveSupply = s, true
+		return
+	}
+	if s != c.supply {
+		c.fail(tick, KindSupply, "replica %d supply %d, want %d", id, s, c.supply)
+	}
+}
+
+// checkHistories verifies that every tx a client saw committed is in every
+// honest replica's history exactly once. Called at the end of a run, when
+// every honest replica has caught up.
+func (c *checker) checkHistories(tick uint64) {
+	for _, tx := range sortedKeys(c.accepted) {
+		for id := 0; id < c.n; id++ {
+			if !c.honest[id] {
+				continue
+			}
+			if got := c.txCount[id][tx]; got != 1 {
+				c.fail(tick, KindMissingTx, "replica %d has tx %x %d times (clients saw it at height %d)",
+					id, short([]byte(tx)), got, c.accepted[tx])
+			}
+		}
+	}
+}
+
+func popcount(x uint64) int {
+	n := 0
+	for ; x != 0; x &= x - 1 {
+		n++
+	}
+	return n
+}
+
+func short(b []byte) []byte {
+	if len(b) > 12 {
+		return b[:12]
+	}
+	return b
+}
