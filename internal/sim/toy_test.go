@@ -145,4 +145,3 @@ func (r *toyReplica) Advance()     { r.rd = Ready{} }
 func (r *toyReplica) Status() engine.Status {
 	return engine.Status{Mode: "toy", Leader: 0, Committed: r.applied}
 }
-
