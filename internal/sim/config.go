@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 )
 
 // Errors.
@@ -61,6 +62,10 @@ type Config struct {
 	HealDelayTicks int
 
 	Logger *slog.Logger // nil: discard
+	// Rand, if set, is the source of the run's random choices (Swarm passes
+	// on the generator it derived the config from). Nil means
+	// rand.New(rand.NewPCG(Seed, 0)).
+	Rand *rand.Rand
 }
 
 // F returns the number of faults n replicas tolerate: (n-1)/3.

@@ -140,7 +140,10 @@ func New(cfg Config) (*Sim, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0))
+	rng := cfg.Rand
+	if rng == nil {
+		rng = rand.New(rand.NewPCG(cfg.Seed, 0))
+	}
 	s := &Sim{
 		cfg: cfg, app: app, rng: rng, log: log.With("seed", cfg.Seed),
 		net:       newNetwork(cfg.N, rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())), cfg.Faults),
