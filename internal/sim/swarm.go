@@ -19,7 +19,7 @@ type SwarmOptions struct {
 	// echo machine. Otherwise every LedgerEvery-th seed does.
 	Ledger bool
 	// Scale multiplies the run's length (ticks and txs); 0 means 1.
-	Scale int
+	Scale  int
 	Logger *slog.Logger
 }
 
