@@ -44,6 +44,9 @@ func setReplica(m pbft.Message, r int) {
 		m.Replica = r
 	case *pbft.NewView:
 		m.Replica = r
+		for _, pp := range m.PrePrepares { // a NEW-VIEW's pre-prepares are its sender's
+			pp.Replica = r
+		}
 	case *pbft.FetchRequest:
 		m.Replica = r
 	case *pbft.FetchResponse:
