@@ -176,18 +176,7 @@ func encodeViewChange(e *wire.Encoder, m *ViewChange, withSig bool) {
 		encodeCheckpoint(e, cp, true)
 	}
 	e.Count(len(m.Prepared))
-	for i := range m.Prepared {
-		c := &m.Prepared[i]
-		e.Uint64(c.View)
-		e.Uint64(c.Seq)
-		e.Fixed(c.Digest[:])
-		e.VarBytes(c.PrePrepareSig)
-		e.Count(len(c.Prepares))
-		for _, a := range c.Prepares {
-			e.Uint32(uint32(a.Replica))
-			e.VarBytes(a.Sig)
-		}
-	}
+	encodeCertList(e, m.Prepared)
 	e.Uint32(uint32(m.Replica))
 	sigField(e, m.Sig, withSig)
 }
@@ -355,21 +344,9 @@ func decodeViewChange(d *wire.Decoder) *ViewChange {
 	if d.Err() == nil && n > 0 {
 		v.Prepared = make([]PreparedCert, n)
 		for i := range v.Prepared {
-			c := &v.Prepared[i]
-			c.View = d.Uint64()
-			c.Seq = d.Uint64()
-			copy(c.Digest[:], d.Fixed(crypto.HashSize))
-			c.PrePrepareSig = decodeSig(d)
-			k := d.Count(quorumMax-1, 4+4)
+			v.Prepared[i] = *decodeCert(d)
 			if d.Err() != nil {
 				break
-			}
-			if k > 0 {
-				c.Prepares = make([]Attestation, k)
-				for j := range c.Prepares {
-					c.Prepares[j].Replica = decodeReplica(d)
-					c.Prepares[j].Sig = decodeSig(d)
-				}
 			}
 		}
 	}
@@ -463,4 +440,184 @@ func decodeProof(b []byte) (commitCert, error) {
 		return c, fmt.Errorf("proof: %w: %w", ErrBadCertificate, err)
 	}
 	return c, nil
+}
+
+// --- persisted records ----------------------------------------------------
+//
+// Records are this replica's own state, read back only by New. Messages
+// inside them (the adopted NEW-VIEW, the own VIEW-CHANGE, pre-prepares,
+// checkpoints) use the message encoding above.
+
+// Record keys. Slot keys end in the big-endian seq, so they sort by seq.
+const (
+	keyView     = "pbft/view"
+	keyStable   = "pbft/stable"
+	keyVC       = "pbft/view-change"
+	keyNV       = "pbft/new-view"
+	keySlotPref = "pbft/slot/"
+)
+
+func slotKey(seq uint64) []byte {
+	e := wire.NewEncoder(len(keySlotPref) + 8)
+	e.Fixed([]byte(keySlotPref))
+	e.Uint64(seq)
+	return e.Bytes()
+}
+
+func encodeViewRecord(view uint64, active bool) []byte {
+	e := wire.NewEncoder(10)
+	e.Uint8(recordVersion)
+	e.Uint64(view)
+	e.Bool(active)
+	return e.Bytes()
+}
+
+func decodeViewRecord(b []byte) (view uint64, active bool, err error) {
+	d := wire.NewDecoder(b)
+	if v := d.Uint8(); d.Err() == nil && v != recordVersion {
+		d.Fail(fmt.Errorf("record version %d: %w", v, wire.ErrNonCanonical))
+	}
+	view = d.Uint64()
+	active = d.Bool()
+	return view, active, d.Finish()
+}
+
+func encodeStableRecord(proof []*Checkpoint) []byte {
+	e := wire.NewEncoder(1 + 4 + len(proof)*checkpointBytesMax)
+	e.Uint8(recordVersion)
+	e.Count(len(proof))
+	for _, cp := range proof {
+		encodeCheckpoint(e, cp, true)
+	}
+	return e.Bytes()
+}
+
+func decodeStableRecord(b []byte) ([]*Checkpoint, error) {
+	d := wire.NewDecoder(b)
+	if v := d.Uint8(); d.Err() == nil && v != recordVersion {
+		d.Fail(fmt.Errorf("record version %d: %w", v, wire.ErrNonCanonical))
+	}
+	cps := decodeCheckpoints(d)
+	if err := d.Finish(); err != nil {
+		return nil, err
+	}
+	for _, cp := range cps {
+		if err := cp.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	return cps, nil
+}
+
+// slotRecord is the durable part of a slot.
+type slotRecord struct {
+	view        uint64
+	pp          *PrePrepare // with its batch when known; nil if none
+	sentPrepare bool
+	prepared    bool
+	cert        *PreparedCert
+	committed   bool
+	commitView  uint64
+	commitDig   crypto.Hash
+	commitCert  []byte
+	commitTxs   [][]byte // the committed batch, when known and not in pp
+	hasCommitTx bool
+}
+
+func encodeSlotRecord(r *slotRecord) []byte {
+	e := wire.NewEncoder(256)
+	e.Uint8(recordVersion)
+	e.Uint64(r.view)
+	e.Bool(r.pp != nil)
+	if r.pp != nil {
+		encodePrePrepare(e, r.pp, true)
+	}
+	e.Bool(r.sentPrepare)
+	e.Bool(r.prepared)
+	e.Bool(r.cert != nil)
+	if r.cert != nil {
+		e.Count(1)
+		encodeCertList(e, []PreparedCert{*r.cert})
+	}
+	e.Bool(r.committed)
+	if r.committed {
+		e.Uint64(r.commitView)
+		e.Fixed(r.commitDig[:])
+		e.VarBytes(r.commitCert)
+		e.Bool(r.hasCommitTx)
+		if r.hasCommitTx {
+			encodeTxs(e, r.commitTxs)
+		}
+	}
+	return e.Bytes()
+}
+
+func encodeCertList(e *wire.Encoder, certs []PreparedCert) {
+	for i := range certs {
+		c := &certs[i]
+		e.Uint64(c.View)
+		e.Uint64(c.Seq)
+		e.Fixed(c.Digest[:])
+		e.VarBytes(c.PrePrepareSig)
+		e.Count(len(c.Prepares))
+		for _, a := range c.Prepares {
+			e.Uint32(uint32(a.Replica))
+			e.VarBytes(a.Sig)
+		}
+	}
+}
+
+func decodeCert(d *wire.Decoder) *PreparedCert {
+	c := &PreparedCert{}
+	c.View = d.Uint64()
+	c.Seq = d.Uint64()
+	copy(c.Digest[:], d.Fixed(crypto.HashSize))
+	c.PrePrepareSig = decodeSig(d)
+	k := d.Count(quorumMax-1, 4+4)
+	if d.Err() == nil && k > 0 {
+		c.Prepares = make([]Attestation, k)
+		for j := range c.Prepares {
+			c.Prepares[j].Replica = decodeReplica(d)
+			c.Prepares[j].Sig = decodeSig(d)
+		}
+	}
+	return c
+}
+
+func decodeSlotRecord(b []byte) (*slotRecord, error) {
+	d := wire.NewDecoder(append([]byte(nil), b...))
+	if v := d.Uint8(); d.Err() == nil && v != recordVersion {
+		d.Fail(fmt.Errorf("record version %d: %w", v, wire.ErrNonCanonical))
+	}
+	r := &slotRecord{}
+	r.view = d.Uint64()
+	if d.Bool() {
+		r.pp = decodePrePrepare(d)
+	}
+	r.sentPrepare = d.Bool()
+	r.prepared = d.Bool()
+	if d.Bool() {
+		if n := d.Count(1, 1); d.Err() == nil && n == 1 {
+			r.cert = decodeCert(d)
+		}
+	}
+	r.committed = d.Bool()
+	if r.committed {
+		r.commitView = d.Uint64()
+		copy(r.commitDig[:], d.Fixed(crypto.HashSize))
+		r.commitCert = d.VarBytes(proofBytesMax)
+		r.hasCommitTx = d.Bool()
+		if r.hasCommitTx {
+			r.commitTxs = decodeTxs(d)
+		}
+	}
+	if err := d.Finish(); err != nil {
+		return nil, err
+	}
+	if r.pp != nil {
+		if err := r.pp.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }

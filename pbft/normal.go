@@ -1,0 +1,353 @@
+package pbft
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/bftledger/bftledger/crypto"
+	"github.com/bftledger/bftledger/engine"
+)
+
+// slot is the log entry of one sequence number in (h, H] (§4.2).
+//
+// The view-specific part (pp, prepares, commits, sent*, prepared) belongs to
+// slot.view == the current view; a new view resets it unless the slot is
+// committed. The prepared certificate and the batches survive view changes:
+// the first feeds VIEW-CHANGEs, the second lets a digest-only pre-prepare
+// re-issued by NEW-VIEW execute.
+type slot struct {
+	seq      uint64
+	view     uint64                   // view of pp and of the votes below
+	pp       *PrePrepare              // accepted (or, at the primary, sent) pre-prepare; nil if none
+	prepares map[int]*Prepare         // by sender, view == slot.view (any digest)
+	commits  map[int]*Commit          // by sender, view == slot.view (any digest)
+	batches  map[crypto.Hash][][]byte // known batches by digest (at most maxBatchesPerSlot)
+
+	sentPrepare bool // we sent PREPARE(view, seq, pp.Digest)
+	prepared    bool // prepared(pp, view, seq) holds; we sent COMMIT
+	committed   bool // committed-local holds (forever, across views)
+	executed    bool // handed out in Ready.Committed (or delivered by state transfer)
+
+	cert       *PreparedCert // prepared certificate with the highest view, for VIEW-CHANGE
+	commitCert []byte        // encoded commit certificate once committed
+	commitView uint64        // view the slot committed in
+	commitDig  crypto.Hash   // digest the slot committed with
+
+	sentTick   uint64 // tick our last vote for this slot was (re)sent
+	answerTick uint64 // tick we last answered a lagging peer about this slot
+}
+
+// getSlot returns the slot for seq, creating it. The caller has checked
+// the window, so the log holds at most L slots.
+func (c *Core) getSlot(seq uint64) *slot {
+	s := c.slots[seq]
+	if s == nil {
+		s = &slot{
+			seq:      seq,
+			view:     c.view,
+			prepares: make(map[int]*Prepare),
+			commits:  make(map[int]*Commit),
+		}
+		c.slots[seq] = s
+	}
+	if s.view != c.view && !s.committed {
+		s.resetView(c.view)
+	}
+	return s
+}
+
+// resetView forgets the view-specific state of an uncommitted slot.
+func (s *slot) resetView(view uint64) {
+	s.view = view
+	s.pp = nil
+	clear(s.prepares)
+	clear(s.commits)
+	s.sentPrepare = false
+	s.prepared = false
+}
+
+// addBatch remembers a batch for its digest (bounded per slot).
+func (s *slot) addBatch(d crypto.Hash, txs [][]byte) {
+	if s.batches == nil {
+		s.batches = make(map[crypto.Hash][][]byte, 1)
+	}
+	if _, ok := s.batches[d]; ok || len(s.batches) >= maxBatchesPerSlot {
+		return
+	}
+	s.batches[d] = txs
+}
+
+// batch returns the batch for digest d, if known.
+func (s *slot) batch(d crypto.Hash) ([][]byte, bool) {
+	if d == NullDigest {
+		return nil, true
+	}
+	txs, ok := s.batches[d]
+	return txs, ok
+}
+
+// sendPrePrepare is the primary ordering txs at seq in the current view.
+func (c *Core) sendPrePrepare(seq uint64, txs [][]byte) {
+	assert(c.isPrimary() && seq > c.stable && seq <= c.high(), "pre-prepare outside window or not primary")
+	pp := &PrePrepare{View: c.view, Seq: seq, Digest: engine.BatchDigest(txs), Txs: txs, Replica: c.id}
+	c.sign(pp)
+	s := c.getSlot(seq)
+	assert(s.pp == nil, "primary assigned a seq twice in one view")
+	s.pp = pp
+	s.addBatch(pp.Digest, txs)
+	s.sentTick = c.now
+	c.dirtySlots[seq] = true
+	c.broadcast(pp)
+	c.log.Debug("sent pre-prepare", "view", c.view, "seq", seq, "txs", len(txs), "digest", pp.Digest)
+	c.checkPrepared(s)
+}
+
+// stepPrePrepare is a backup accepting the primary's proposal (§4.2): in
+// the view, in the window, and not conflicting with an accepted one.
+func (c *Core) stepPrePrepare(m *PrePrepare) error {
+	if err := c.checkView(m.View); err != nil {
+		return err
+	}
+	if err := c.checkWindow(m.Seq); err != nil {
+		if errors.Is(err, ErrStale) {
+			c.answerStale(m.Replica)
+		}
+		return err
+	}
+	s := c.getSlot(m.Seq)
+	if s.committed && s.view != c.view {
+		return nil // decided in an earlier view; nothing to vote on
+	}
+	if s.pp != nil {
+		if s.pp.Digest != m.Digest {
+			return fmt.Errorf("pre-prepare seq %d view %d digest %v, accepted %v: %w",
+				m.Seq, m.View, m.Digest, s.pp.Digest, ErrConflict)
+		}
+		if m.HasBatch() {
+			s.addBatch(m.Digest, m.Txs)
+			c.tryExecute()
+		}
+		return nil
+	}
+	if !m.HasBatch() {
+		if _, ok := s.batch(m.Digest); !ok {
+			return fmt.Errorf("seq %d view %d: %w", m.Seq, m.View, ErrNoBatch)
+		}
+	} else {
+		s.addBatch(m.Digest, m.Txs)
+	}
+	s.pp = m
+	c.pool.markOrdered(m.Seq, m.Txs)
+	c.sendPrepare(s)
+	c.checkPrepared(s)
+	return nil
+}
+
+// sendPrepare records and broadcasts our PREPARE for the slot's pre-prepare.
+func (c *Core) sendPrepare(s *slot) {
+	if s.sentPrepare || c.id == Primary(s.view, c.n) {
+		return
+	}
+	p := &Prepare{View: s.view, Seq: s.seq, Digest: s.pp.Digest, Replica: c.id}
+	c.sign(p)
+	s.prepares[c.id] = p
+	s.sentPrepare = true
+	s.sentTick = c.now
+	c.dirtySlots[s.seq] = true
+	c.broadcast(p)
+}
+
+// stepPrepare records a backup's PREPARE.
+func (c *Core) stepPrepare(m *Prepare) error {
+	if err := c.checkView(m.View); err != nil {
+		return err
+	}
+	if err := c.checkWindow(m.Seq); err != nil {
+		if errors.Is(err, ErrStale) {
+			c.answerStale(m.Replica)
+		}
+		return err
+	}
+	s := c.getSlot(m.Seq)
+	if s.committed {
+		c.answerLagging(s, m.Replica)
+		return nil
+	}
+	if old, ok := s.prepares[m.Replica]; ok {
+		if old.Digest != m.Digest {
+			return fmt.Errorf("prepare seq %d from %d: %w", m.Seq, m.Replica, ErrConflict)
+		}
+		return nil
+	}
+	s.prepares[m.Replica] = m
+	c.checkPrepared(s)
+	return nil
+}
+
+// stepCommit records a COMMIT.
+func (c *Core) stepCommit(m *Commit) error {
+	if err := c.checkView(m.View); err != nil {
+		return err
+	}
+	if err := c.checkWindow(m.Seq); err != nil {
+		if errors.Is(err, ErrStale) {
+			c.answerStale(m.Replica)
+		}
+		return err
+	}
+	s := c.getSlot(m.Seq)
+	if s.committed {
+		c.answerLagging(s, m.Replica)
+		return nil
+	}
+	if old, ok := s.commits[m.Replica]; ok {
+		if old.Digest != m.Digest {
+			return fmt.Errorf("commit seq %d from %d: %w", m.Seq, m.Replica, ErrConflict)
+		}
+		return nil
+	}
+	s.commits[m.Replica] = m
+	c.checkCommitted(s)
+	return nil
+}
+
+// matchingPrepares returns the backups' prepares matching the slot's
+// pre-prepare, in ascending replica order.
+func (c *Core) matchingPrepares(s *slot) []Attestation {
+	var out []Attestation
+	p := Primary(s.view, c.n)
+	for r := 0; r < c.n; r++ {
+		if m, ok := s.prepares[r]; ok && r != p && m.Digest == s.pp.Digest {
+			out = append(out, Attestation{Replica: r, Sig: m.Sig})
+		}
+	}
+	return out
+}
+
+// checkPrepared evaluates prepared(m, v, n, i) (§4.2): the pre-prepare and
+// quorum-1 matching prepares from distinct backups. On becoming prepared the
+// replica keeps the certificate and sends its COMMIT.
+func (c *Core) checkPrepared(s *slot) {
+	if s.prepared || s.pp == nil || s.view != c.view || !c.active {
+		return
+	}
+	atts := c.matchingPrepares(s)
+	if len(atts) < c.q-1 {
+		return
+	}
+	s.prepared = true
+	s.cert = &PreparedCert{View: s.view, Seq: s.seq, Digest: s.pp.Digest, PrePrepareSig: s.pp.Sig, Prepares: atts[:c.q-1]}
+	cm := &Commit{View: s.view, Seq: s.seq, Digest: s.pp.Digest, Replica: c.id}
+	c.sign(cm)
+	s.commits[c.id] = cm
+	s.sentTick = c.now
+	c.dirtySlots[s.seq] = true
+	c.broadcast(cm)
+	c.checkCommitted(s)
+}
+
+// checkCommitted evaluates committed-local(m, v, n, i) (§4.2): prepared and
+// a quorum of matching commits from distinct replicas, which become the
+// batch's commit certificate.
+func (c *Core) checkCommitted(s *slot) {
+	if s.committed || !s.prepared {
+		return
+	}
+	var atts []Attestation
+	for r := 0; r < c.n && len(atts) < c.q; r++ {
+		if m, ok := s.commits[r]; ok && m.Digest == s.pp.Digest {
+			atts = append(atts, Attestation{Replica: r, Sig: m.Sig})
+		}
+	}
+	if len(atts) < c.q {
+		return
+	}
+	s.committed = true
+	s.commitView = s.view
+	s.commitDig = s.pp.Digest
+	s.commitCert = encodeProof(commitCert{View: s.view, Commits: atts})
+	c.dirtySlots[s.seq] = true
+	c.log.Debug("committed", "view", s.view, "seq", s.seq, "digest", s.pp.Digest)
+	c.tryExecute()
+}
+
+// tryExecute hands out committed batches strictly in sequence order
+// (§4.2: a replica executes a request once all lower ones have executed).
+// A committed batch whose txs this replica lacks (it only saw a digest-only
+// pre-prepare) waits for them and triggers state transfer.
+func (c *Core) tryExecute() {
+	for {
+		s := c.slots[c.lastExec+1]
+		if s == nil || !s.committed {
+			return
+		}
+		txs, ok := s.batch(s.commitDig)
+		if !ok {
+			c.fetchTarget = max(c.fetchTarget, s.seq)
+			return
+		}
+		c.deliver(engine.Committed{
+			Height:   s.seq,
+			Txs:      txs,
+			Proposer: uint32(Primary(s.commitView, c.n)),
+			Round:    s.commitView,
+			Proof:    s.commitCert,
+		})
+		s.executed = true
+		c.onExecuted(s.seq, txs)
+	}
+}
+
+// onExecuted is the bookkeeping after seq was handed out.
+func (c *Core) onExecuted(seq uint64, txs [][]byte) {
+	c.pool.committed(seq, txs)
+	if c.active && c.newView != nil || c.view == 0 {
+		c.vcAttempts = 0 // progress in this view: timeouts back to base
+	}
+	c.log.Debug("executed", "seq", seq, "txs", len(txs))
+}
+
+// retransmitVotes re-sends our own pre-prepares, prepares and commits for
+// slots of the current view that are not yet committed here, and that we
+// have not sent for a retransmission interval.
+func (c *Core) retransmitVotes() {
+	for seq := max(c.stable, c.lastExec) + 1; seq <= c.high(); seq++ {
+		s := c.slots[seq]
+		if s == nil || s.view != c.view || s.committed || s.pp == nil {
+			continue
+		}
+		if c.now-s.sentTick < uint64(c.retransmitTicks) {
+			continue
+		}
+		s.sentTick = c.now
+		if s.pp.Replica == c.id {
+			c.broadcast(s.pp)
+		}
+		if p := s.prepares[c.id]; p != nil && s.sentPrepare {
+			c.broadcast(p)
+		}
+		if cm := s.commits[c.id]; cm != nil && s.prepared {
+			c.broadcast(cm)
+		}
+	}
+}
+
+// answerLagging sends our own votes for a slot committed here to a peer
+// that is still voting on it (it missed what made us commit, and nobody
+// retransmits votes for committed slots). At most once per retransmission
+// interval per slot.
+func (c *Core) answerLagging(s *slot, to int) {
+	if s.view != c.view || !c.active || s.pp == nil || c.now-s.answerTick < uint64(c.retransmitTicks) && s.answerTick != 0 {
+		return
+	}
+	s.answerTick = c.now
+	if s.pp.Replica == c.id {
+		c.sendTo(to, s.pp)
+	}
+	if p := s.prepares[c.id]; p != nil && s.sentPrepare {
+		c.sendTo(to, p)
+	}
+	if cm := s.commits[c.id]; cm != nil {
+		c.sendTo(to, cm)
+	}
+}

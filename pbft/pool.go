@@ -1,0 +1,247 @@
+package pbft
+
+import (
+	"fmt"
+
+	"github.com/bftledger/bftledger/crypto"
+	"github.com/bftledger/bftledger/engine"
+)
+
+// pendingTx is one tx waiting to commit.
+type pendingTx struct {
+	tx      []byte
+	hash    crypto.Hash
+	arrived uint64 // tick it entered the pool
+	relayed uint64 // tick it was last relayed to the primary
+	seq     uint64 // seq of the current view's pre-prepare holding it, 0 = unordered
+	done    bool   // committed (or dropped); lazily removed from the queue
+}
+
+// requestPool holds the txs this replica knows about that have not
+// committed, in arrival order (the paper's client requests; a tx's hash is
+// its identity), plus the hashes of recently committed txs so a duplicate
+// is not ordered twice. It is bounded by MaxPendingTxs.
+type requestPool struct {
+	max       int
+	byHash    map[crypto.Hash]*pendingTx
+	queue     []*pendingTx // arrival order; done entries skipped and compacted
+	head      int          // queue[:head] are all done
+	cursor    int          // primary: queue[:cursor] are done or ordered
+	unordered int          // pending txs with seq == 0
+	// recent maps committed tx hashes to their seq, pruned below the stable
+	// checkpoint (the ledger itself executes a tx hash at most once).
+	recent map[crypto.Hash]uint64
+	bySeq  map[uint64][]crypto.Hash
+}
+
+func (p *requestPool) init(max int) {
+	p.max = max
+	p.byHash = make(map[crypto.Hash]*pendingTx)
+	p.recent = make(map[crypto.Hash]uint64)
+	p.bySeq = make(map[uint64][]crypto.Hash)
+}
+
+func (p *requestPool) len() int { return len(p.byHash) }
+
+// add takes a new tx, or returns engine.ErrDuplicate / engine.ErrPoolFull.
+func (p *requestPool) add(tx []byte, now uint64) (*pendingTx, error) {
+	h := hashTx(tx)
+	if _, ok := p.byHash[h]; ok {
+		return nil, fmt.Errorf("tx %v pending: %w", h, engine.ErrDuplicate)
+	}
+	if seq, ok := p.recent[h]; ok {
+		return nil, fmt.Errorf("tx %v committed at %d: %w", h, seq, engine.ErrDuplicate)
+	}
+	if len(p.byHash) >= p.max {
+		return nil, fmt.Errorf("%d txs pending: %w", len(p.byHash), engine.ErrPoolFull)
+	}
+	e := &pendingTx{tx: tx, hash: h, arrived: now, relayed: now}
+	p.byHash[h] = e
+	p.queue = append(p.queue, e)
+	p.unordered++
+	return e, nil
+}
+
+// oldest returns the oldest pending tx, or nil.
+func (p *requestPool) oldest() *pendingTx {
+	for p.head < len(p.queue) && p.queue[p.head].done {
+		p.queue[p.head] = nil
+		p.head++
+	}
+	p.compact()
+	if p.head == len(p.queue) {
+		return nil
+	}
+	return p.queue[p.head]
+}
+
+// compact releases the done prefix once it dominates the queue.
+func (p *requestPool) compact() {
+	if p.head > 1024 && p.head > len(p.queue)/2 {
+		n := copy(p.queue, p.queue[p.head:])
+		clear(p.queue[n:])
+		p.queue = p.queue[:n]
+		p.cursor = max(0, p.cursor-p.head)
+		p.head = 0
+	}
+}
+
+// committed removes the txs of a batch executed at seq and remembers them.
+func (p *requestPool) committed(seq uint64, txs [][]byte) {
+	hashes := make([]crypto.Hash, len(txs))
+	for i, tx := range txs {
+		h := hashTx(tx)
+		hashes[i] = h
+		p.recent[h] = seq
+		if e, ok := p.byHash[h]; ok {
+			if e.seq == 0 {
+				p.unordered--
+			}
+			e.done = true
+			delete(p.byHash, h)
+		}
+	}
+	p.bySeq[seq] = hashes
+}
+
+// prune forgets committed txs at or below seq.
+func (p *requestPool) prune(seq uint64) {
+	for s, hashes := range p.bySeq {
+		if s <= seq {
+			for _, h := range hashes {
+				if p.recent[h] == s {
+					delete(p.recent, h)
+				}
+			}
+			delete(p.bySeq, s)
+		}
+	}
+}
+
+// take returns up to maxTxs / maxBytes unordered txs in arrival order and
+// marks them ordered at seq. It returns nil if no tx is unordered.
+func (p *requestPool) take(seq uint64, maxTxs, maxBytes int) [][]byte {
+	var txs [][]byte
+	bytes := 0
+	for p.cursor = max(p.cursor, p.head); p.cursor < len(p.queue) && len(txs) < maxTxs; p.cursor++ {
+		e := p.queue[p.cursor]
+		if e.done || e.seq != 0 {
+			continue
+		}
+		if bytes+len(e.tx) > maxBytes {
+			break
+		}
+		bytes += len(e.tx)
+		e.seq = seq
+		p.unordered--
+		txs = append(txs, e.tx)
+	}
+	return txs
+}
+
+// oldestUnordered returns the arrival tick of the oldest unordered tx.
+func (p *requestPool) oldestUnordered() (uint64, bool) {
+	for i := max(p.cursor, p.head); i < len(p.queue); i++ {
+		if e := p.queue[i]; !e.done && e.seq == 0 {
+			return e.arrived, true
+		}
+	}
+	return 0, false
+}
+
+// unorderAll forgets every ordering (a new view starts; the new primary
+// re-orders what NEW-VIEW did not carry over).
+func (p *requestPool) unorderAll() {
+	for _, e := range p.queue[p.head:] {
+		if !e.done && e.seq != 0 {
+			e.seq = 0
+			p.unordered++
+		}
+	}
+	p.cursor = p.head
+}
+
+// markOrdered marks the pool's copies of txs as ordered at seq.
+func (p *requestPool) markOrdered(seq uint64, txs [][]byte) {
+	for _, tx := range txs {
+		if e, ok := p.byHash[hashTx(tx)]; ok && e.seq == 0 {
+			e.seq = seq
+			p.unordered--
+		}
+	}
+}
+
+// pending returns up to k pending txs last relayed at or before since, in
+// arrival order, and marks them relayed at now.
+func (p *requestPool) stale(k int, since, now uint64) []*pendingTx {
+	var out []*pendingTx
+	for _, e := range p.queue[p.head:] {
+		if len(out) >= k {
+			break
+		}
+		if !e.done && e.relayed <= since {
+			e.relayed = now
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// --- replica side ---------------------------------------------------------
+
+// stepRequest takes a tx relayed by another replica.
+func (c *Core) stepRequest(m *Request) error {
+	if len(m.Tx) > c.cfg.MaxBatchBytes {
+		return fmt.Errorf("relayed tx of %d bytes: %w", len(m.Tx), ErrTxTooLarge)
+	}
+	if _, err := c.pool.add(m.Tx, c.now); err != nil {
+		return err
+	}
+	if c.isPrimary() && c.pool.unordered >= c.cfg.MaxBatchTxs {
+		c.cutBatches(false)
+	}
+	return nil
+}
+
+// relay sends one pending tx to the current primary.
+func (c *Core) relay(p *pendingTx) {
+	r := &Request{Tx: p.tx, Replica: c.id}
+	c.sign(r)
+	p.relayed = c.now
+	c.sendTo(c.primary(), r)
+}
+
+// relayPending re-relays up to k pending txs not relayed since tick since.
+func (c *Core) relayPending(k int, since uint64) {
+	if c.now < uint64(c.retransmitTicks) {
+		return
+	}
+	for _, p := range c.pool.stale(k, since, c.now) {
+		c.relay(p)
+	}
+}
+
+// cutBatches is the primary's batching (§4.2 with batching): it issues a
+// PRE-PREPARE for each full batch, and for a partial one once its oldest tx
+// has waited BatchTimeoutTicks (or at once if force), while sequence
+// numbers remain in the window.
+func (c *Core) cutBatches(force bool) {
+	if !c.isPrimary() {
+		return
+	}
+	for c.pool.unordered > 0 && c.nextSeq < c.high() {
+		if c.pool.unordered < c.cfg.MaxBatchTxs && !force {
+			arrived, ok := c.pool.oldestUnordered()
+			if !ok || c.now-arrived < uint64(c.cfg.BatchTimeoutTicks) {
+				return
+			}
+		}
+		seq := c.nextSeq + 1
+		txs := c.pool.take(seq, c.cfg.MaxBatchTxs, c.cfg.MaxBatchBytes)
+		if len(txs) == 0 {
+			return
+		}
+		c.nextSeq = seq
+		c.sendPrePrepare(seq, txs)
+	}
+}
