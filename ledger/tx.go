@@ -1,0 +1,141 @@
+package ledger
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/bftledger/bftledger/crypto"
+	"github.com/bftledger/bftledger/internal/wire"
+)
+
+// TxVersion is the leading byte of every v1 tx encoding.
+const TxVersion = 1
+
+// TxDomain is the signature domain of transfers: a tx signature covers
+// crypto.SignBytes(TxDomain, tx.ChainID, tx.SignBytes()).
+const TxDomain = "bftledger/tx/v1"
+
+// Tx is a signed transfer of Amount from the account of public key From to
+// the account To.
+//
+// Nonce numbering: an account's Nonce counts the transfers it has sent
+// successfully, starting at 0. A tx applies only if its Nonce equals the
+// sender's current Account.Nonce, so an account's first transfer carries
+// nonce 0, its second nonce 1, and so on. A failed tx does not consume its
+// nonce.
+type Tx struct {
+	ChainID string         // network the tx is for; at most ChainIDBytesMax bytes
+	From    []byte         // sender's Ed25519 public key, crypto.PublicKeySize bytes
+	To      crypto.Address // recipient; may equal the sender (then only the nonce moves)
+	Amount  uint64         // units transferred; must be > 0
+	Nonce   uint64         // must equal the sender's Account.Nonce
+	Sig     []byte         // Ed25519 over crypto.SignBytes(TxDomain, ChainID, SignBytes())
+}
+
+// NewTransfer returns a transfer signed by s.
+func NewTransfer(s crypto.Signer, chainID string, to crypto.Address, amount, nonce uint64) *Tx {
+	tx := &Tx{
+		ChainID: chainID,
+		From:    append([]byte(nil), s.PublicKey()...),
+		To:      to,
+		Amount:  amount,
+		Nonce:   nonce,
+	}
+	tx.Sig = crypto.SignDomain(s, TxDomain, chainID, tx.SignBytes())
+	return tx
+}
+
+// encodeBody appends everything but the signature.
+func (tx *Tx) encodeBody(e *wire.Encoder) {
+	e.Uint8(TxVersion)
+	e.String(tx.ChainID)
+	e.Fixed(tx.From)
+	e.Fixed(tx.To[:])
+	e.Uint64(tx.Amount)
+	e.Uint64(tx.Nonce)
+}
+
+// SignBytes returns the canonical encoding of the tx without its signature:
+// the message its signature covers (under TxDomain and the chain id).
+func (tx *Tx) SignBytes() []byte {
+	e := wire.NewEncoder(txFixedBytes + len(tx.ChainID))
+	tx.encodeBody(e)
+	return e.Bytes()
+}
+
+// Encode returns the canonical encoding of the tx:
+//
+//	u8 version (1) | u32 len, chain id | 32 sender key | 20 recipient |
+//	u64 amount | u64 nonce | 64 signature
+//
+// integers big-endian. A tx whose From or Sig has the wrong length encodes to
+// bytes DecodeTx refuses.
+func (tx *Tx) Encode() []byte {
+	e := wire.NewEncoder(txFixedBytes + len(tx.ChainID))
+	tx.encodeBody(e)
+	e.Fixed(tx.Sig)
+	return e.Bytes()
+}
+
+// DecodeTx parses a canonical tx encoding. It returns an error wrapping
+// ErrTooLarge for input longer than TxBytesMax and ErrBadEncoding for
+// anything else Encode could not have produced. The result does not alias b.
+func DecodeTx(b []byte) (*Tx, error) {
+	if len(b) > TxBytesMax {
+		return nil, fmt.Errorf("tx of %d bytes > %d: %w", len(b), TxBytesMax, ErrTooLarge)
+	}
+	d := wire.NewDecoder(b)
+	if v := d.Uint8(); d.Err() == nil && v != TxVersion {
+		return nil, fmt.Errorf("tx version %d, want %d: %w", v, TxVersion, ErrBadEncoding)
+	}
+	tx := &Tx{ChainID: d.String(ChainIDBytesMax)}
+	tx.From = bytes.Clone(d.Fixed(crypto.PublicKeySize))
+	copy(tx.To[:], d.Fixed(crypto.AddressSize))
+	tx.Amount = d.Uint64()
+	tx.Nonce = d.Uint64()
+	tx.Sig = bytes.Clone(d.Fixed(crypto.SignatureSize))
+	if err := d.Finish(); err != nil {
+		return nil, fmt.Errorf("tx: %w: %w", ErrBadEncoding, err)
+	}
+	return tx, nil
+}
+
+// Hash returns the tx hash: SHA-256 of Encode(). Since the encoding is
+// canonical, this is also TxHash of the raw bytes the tx was decoded from.
+func (tx *Tx) Hash() crypto.Hash { return crypto.Sum(tx.Encode()) }
+
+// TxHash returns the hash of an encoded tx, valid or not: SHA-256 of b.
+// Receipts, the tx index and the block's tx root all use it.
+func TxHash(b []byte) crypto.Hash { return crypto.Sum(b) }
+
+// Sender returns the address of the sender's public key.
+func (tx *Tx) Sender() crypto.Address { return crypto.AddressOf(tx.From) }
+
+// VerifySignature reports whether tx.Sig is the sender's signature over the
+// tx under TxDomain and tx.ChainID.
+func (tx *Tx) VerifySignature() bool {
+	return crypto.VerifyDomain(tx.From, TxDomain, tx.ChainID, tx.SignBytes(), tx.Sig)
+}
+
+// CheckTx is admission: the stateless checks a tx must pass before any
+// engine sees it. In order: size (ErrTooLarge), strict decoding
+// (ErrBadEncoding), chain id (ErrWrongChain), amount > 0 (ErrBadAmount) and
+// the signature (ErrBadSignature); the error wraps the first that fails.
+// Account state (nonce, balance) is not consulted: that is execution's job.
+// CheckTx is safe for concurrent use.
+func CheckTx(chainID string, b []byte) (*Tx, error) {
+	tx, err := DecodeTx(b)
+	if err != nil {
+		return nil, err
+	}
+	if tx.ChainID != chainID {
+		return nil, fmt.Errorf("tx for chain %q on chain %q: %w", tx.ChainID, chainID, ErrWrongChain)
+	}
+	if tx.Amount == 0 {
+		return nil, fmt.Errorf("tx %s: %w", tx.Hash(), ErrBadAmount)
+	}
+	if !tx.VerifySignature() {
+		return nil, fmt.Errorf("tx %s: %w", tx.Hash(), ErrBadSignature)
+	}
+	return tx, nil
+}
