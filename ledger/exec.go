@@ -32,8 +32,8 @@ type touched struct {
 
 // execution is the outcome of executing one batch.
 type execution struct {
-	receipts []Receipt                  // one per executed tx, in batch order
-	encoded  [][]byte                   // Receipt.Encode() of each receipt
+	receipts []Receipt                   // one per executed tx, in batch order
+	encoded  [][]byte                    // Receipt.Encode() of each receipt
 	accounts map[crypto.Address]*touched // every account read or written
 }
 
