@@ -88,3 +88,12 @@ func mustAccount(t testing.TB, s *Store, a crypto.Address) Account {
 func engineCommitted(h uint64, txs [][]byte, proof []byte) engine.Committed {
 	return engine.Committed{Height: h, Txs: txs, Proof: proof}
 }
+
+func mustBlock(t testing.TB, s *Store, h uint64) *Block {
+	t.Helper()
+	b, err := s.Block(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
