@@ -174,7 +174,7 @@ func (r *runner) submit(ctx context.Context, node int, batch []item, w *waiter) 
 			if fls[i].sample {
 				r.startSample(fls[i], node)
 			}
-		case res.Code == "busy" || res.Code == "rate_limited":
+		case retryable(res.Code):
 			busy++
 			r.unregister(batch[i:i+1], func(a int) { r.pool.retry(a) }, w)
 		default:
@@ -187,6 +187,16 @@ func (r *runner) submit(ctx context.Context, node int, batch []item, w *waiter) 
 	r.gen.busy.Add(int64(busy))
 	w.release()
 	return accepted, busy
+}
+
+// retryable reports whether a refusal is about the node's state (a full
+// pool, no leader yet, a transient fault) rather than the tx itself.
+func retryable(code string) bool {
+	switch code {
+	case "busy", "rate_limited", "unavailable", "internal":
+		return true
+	}
+	return false
 }
 
 // unregister removes txs from the in-flight set (unless a block already

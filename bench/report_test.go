@@ -140,10 +140,10 @@ func TestReportFiles(t *testing.T) {
 func TestChartsWithoutData(t *testing.T) {
 	dir := t.TempDir()
 	empty := []*RunResult{{Label: "empty", Phases: []PhaseResult{{Name: "x"}}}}
-	if err := WriteThroughputChart(filepath.Join(dir, "t.png"), empty); err != nil {
+	if err := WriteThroughputChart(filepath.Join(dir, "t.svg"), empty); err != nil {
 		t.Error(err)
 	}
-	if err := WriteLatencyChart(filepath.Join(dir, "l.png"), empty); err != nil {
+	if err := WriteLatencyChart(filepath.Join(dir, "l.svg"), empty); err != nil {
 		t.Error(err)
 	}
 }
