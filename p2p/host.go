@@ -43,8 +43,10 @@ type Frame struct {
 // PeerStatus is a snapshot of one link's state and counters. Counters are
 // cumulative since New.
 type PeerStatus struct {
+	// Index is the peer's validator index.
 	Index int
-	ID    peer.ID
+	// ID is the peer's libp2p id, derived from its genesis key.
+	ID peer.ID
 	// Connected: at least one libp2p connection to the peer is open.
 	Connected bool
 	// Streaming: our outbound stream to the peer is open, so Send reaches it.

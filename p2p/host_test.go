@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -393,5 +394,27 @@ func TestRunLifecycle(t *testing.T) {
 	h2.Close()
 	if err := h2.Run(context.Background()); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Run after Close: %v, want ErrClosed", err)
+	}
+}
+
+// Once Run returns, none of the goroutines it started is left, even after
+// traffic in both directions.
+func TestRunLeavesNoGoroutines(t *testing.T) {
+	nodes := newNodes(t, 2, nil)
+	for i, nd := range nodes {
+		if !nd.h.Send(1-i, []byte("x")) {
+			t.Fatal("Send failed")
+		}
+		recv(t, nodes[1-i].h)
+	}
+	for _, nd := range nodes {
+		nd.stop(t)
+	}
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	for _, fn := range []string{"runOutbound", "writeStream", "readStream", "acceptStreams", "handleStream"} {
+		if strings.Contains(stacks, "p2p.(*Host)."+fn) {
+			t.Errorf("a goroutine is still in %s after Run returned", fn)
+		}
 	}
 }
