@@ -119,7 +119,7 @@ func (h *Host) runOutbound(ctx context.Context, r *remote) error {
 			wait, delay = delay, min(2*delay, backoffMax)
 			continue
 		}
-		delay = backoffMin
+		opened := time.Now()
 		r.streaming.Store(true)
 		h.log.Info("peer stream open", "peer", r.index)
 		err = h.writeStream(ctx, r, s)
@@ -129,7 +129,12 @@ func (h *Host) runOutbound(ctx context.Context, r *remote) error {
 			return nil
 		}
 		h.log.Info("peer stream closed", "peer", r.index, "err", err)
-		wait = backoffMin
+		// Only a stream that lived a while resets the backoff: a peer
+		// that accepts and at once drops us is retried ever more slowly.
+		if time.Since(opened) >= backoffMax {
+			delay = backoffMin
+		}
+		wait, delay = delay, min(2*delay, backoffMax)
 	}
 }
 
