@@ -33,7 +33,8 @@ import (
 // certificates. It also keeps execution, which is sequential, free of the
 // most expensive per-tx work; admission verifies in parallel.
 //
-// A returned storage error is fatal: see Store.
+// The returned block aliases c.Txs and c.Proof; the caller must not modify
+// them afterwards. A returned storage error is fatal: see Store.
 func (s *Store) Apply(c engine.Committed) (*Block, []Receipt, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
