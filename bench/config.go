@@ -15,10 +15,9 @@ import (
 // Errors returned by the bench package. Validation errors wrap ErrConfig
 // with the offending value.
 var (
-	ErrConfig    = errors.New("bench: invalid config")
-	ErrExhausted = errors.New("bench: pre-signed transfers exhausted")
-	ErrNode      = errors.New("bench: node answered badly")
-	ErrNotFound  = errors.New("bench: not found")
+	ErrConfig   = errors.New("bench: invalid config")
+	ErrNode     = errors.New("bench: node answered badly")
+	ErrNotFound = errors.New("bench: not found")
 )
 
 // Consensus modes, as genesis and /v1/status name them.
@@ -146,10 +145,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: max rate %v tx/s: want 1..%d", ErrConfig, c.MaxRate, RateMax)
 	}
 	if c.BatchTxs < 0 || c.BatchTxs > BatchTxsMax {
-		return fmt.Errorf("%w: batch of %d txs: want 1..%d", ErrConfig, c.BatchTxs, BatchTxsMax)
+		return fmt.Errorf("%w: batch of %d txs: want 0 (default) or 1..%d", ErrConfig, c.BatchTxs, BatchTxsMax)
 	}
 	if c.SampleEvery < 0 || c.SampleEvery > SampleEveryMax {
-		return fmt.Errorf("%w: sample every %d txs: want 1..%d", ErrConfig, c.SampleEvery, SampleEveryMax)
+		return fmt.Errorf("%w: sample every %d txs: want 0 (default) or 1..%d", ErrConfig, c.SampleEvery, SampleEveryMax)
 	}
 	return nil
 }

@@ -91,7 +91,7 @@ const (
 	_ uint = BatchTxsMax - BatchTxsDefault
 	_ uint = 1000 - BatchTxsMax // the API contract's cap
 	_ uint = SampleEveryMax - SampleEveryDefault
-	_ uint = AccountsMax - ClientsMax*BatchTxsMax/1024
+	_ uint = AccountsMax - ClientsMax*BatchTxsMax // every closed-loop client can fill a batch
 	_ uint = SignedTxsMax - AccountsMax
 	_ uint = uint(receiptWait - resendAfter)
 	_ uint = uint(statusPoll - heightPoll)

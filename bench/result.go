@@ -223,6 +223,11 @@ func (r *runner) warnings(res *RunResult) []string {
 			w = append(w, fmt.Sprintf("phase %s: no latency samples", p.Name))
 		}
 	}
+	for _, p := range r.cfg.Phases {
+		if !p.Open() && p.Clients*r.cfg.BatchTxs > r.cfg.Accounts {
+			w = append(w, fmt.Sprintf("phase %s: %d clients x %d-tx batches exceed the %d accounts (one tx in flight each): clients wait for accounts", p.Name, p.Clients, r.cfg.BatchTxs, r.cfg.Accounts))
+		}
+	}
 	if n := r.pool.exhausted(); n > r.cfg.Accounts/10 {
 		w = append(w, fmt.Sprintf("%d of %d accounts ran out of pre-signed txs: throughput may be capped by the generator; raise --max-rate", n, r.cfg.Accounts))
 	}

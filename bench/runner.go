@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -129,10 +128,11 @@ func (r *runner) inflightLen() int {
 
 // Run drives the phases of cfg against a running cluster and returns what
 // it measured. The cluster must already serve its API; Run neither starts
-// nor stops it. Run returns ErrConfig for a bad config, the context's error
-// when cancelled, and ErrExhausted only when the accounts could not be
-// signed for at all; running out of pre-signed txs mid-phase is reported
-// as a warning in the result.
+// nor stops it. Run returns an error wrapping ErrConfig for a bad config,
+// the SignFunc's error if signing fails, and the context's error when
+// cancelled. What makes figures doubtful but not wrong (pre-signed txs
+// running out mid-phase, refused txs, failed samples) is reported in
+// RunResult.Warnings instead.
 func Run(ctx context.Context, cfg Config) (*RunResult, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -348,8 +348,3 @@ func faults(mode string, n int) int {
 }
 
 func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
-
-// errorf is fmt.Errorf with the package prefix.
-func errorf(format string, args ...any) error {
-	return fmt.Errorf("bench: "+format, args...)
-}
