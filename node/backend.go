@@ -1,0 +1,133 @@
+package node
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/bftledger/bftledger/api"
+	"github.com/bftledger/bftledger/crypto"
+	"github.com/bftledger/bftledger/engine"
+	"github.com/bftledger/bftledger/ledger"
+)
+
+// backend is the node as the API sees it. Its methods run on the API's
+// request goroutines; the engine is reached only through the loop's
+// channels, the ledger through its concurrency-safe reads.
+type backend struct{ n *Node }
+
+var _ api.Backend = backend{}
+
+// Propose queues the txs for the loop and waits for the engine's verdicts.
+// A full queue answers api.ErrBusy at once.
+func (b backend) Propose(ctx context.Context, hashes []crypto.Hash, txs [][]byte) []error {
+	n := b.n
+	for _, h := range hashes {
+		n.txCache.add(h) // the API ran ledger.CheckTx on each
+	}
+	p := &proposal{txs: txs, hashes: hashes, done: make(chan struct{})}
+	fail := func(err error) []error {
+		errs := make([]error, len(txs))
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	select {
+	case <-n.done:
+		return fail(fmt.Errorf("%w: %w", api.ErrUnavailable, ErrStopped))
+	default:
+	}
+	select {
+	case n.proposals <- p:
+	default:
+		return fail(api.ErrBusy)
+	}
+	select {
+	case <-p.done:
+		return p.errs
+	case <-n.done:
+		select { // the loop may have answered just before exiting
+		case <-p.done:
+			return p.errs
+		default:
+		}
+		return fail(fmt.Errorf("%w: %w", api.ErrUnavailable, ErrStopped))
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	}
+}
+
+func (b backend) Receipt(h crypto.Hash) (*ledger.Receipt, error) { return b.n.store.Receipt(h) }
+
+func (b backend) WaitReceipt(ctx context.Context, h crypto.Hash) (*ledger.Receipt, error) {
+	return b.n.waiters.wait(ctx, h, func() (*ledger.Receipt, error) { return b.n.store.Receipt(h) })
+}
+
+func (b backend) Account(ctx context.Context, a crypto.Address, linearizable bool) (ledger.Account, uint64, error) {
+	n := b.n
+	if linearizable && n.mode == engine.ModeRaft {
+		if err := n.linearizableRead(ctx); err != nil {
+			return ledger.Account{}, 0, err
+		}
+	}
+	// Read the height first: the account is at least that fresh.
+	h := n.store.Height()
+	acct, err := n.store.Account(a)
+	return acct, h, err
+}
+
+func (b backend) Block(h uint64) (*ledger.Block, error) { return b.n.store.Block(h) }
+
+func (b backend) LatestBlock() (*ledger.Block, error) { return b.n.store.LatestBlock() }
+
+func (b backend) SetIsolated(on bool) { b.n.host.SetIsolated(on) }
+
+func (b backend) Status() api.Status { return b.n.apiStatus() }
+
+// publishStatus snapshots the engine's status for readers outside the loop
+// and updates the gauges. Only the loop (or New, before it runs) calls it.
+func (n *Node) publishStatus() {
+	st := n.eng.Status()
+	n.status.Store(&st)
+	n.m.status(&st)
+	n.m.height.Set(float64(n.store.Height()))
+	n.m.queueDepth.WithLabelValues("propose").Set(float64(len(n.proposals)))
+	n.m.queueDepth.WithLabelValues("verified").Set(float64(len(n.verified)))
+	n.m.queueDepth.WithLabelValues("inbound").Set(float64(len(n.host.Inbound())))
+}
+
+// apiStatus assembles GET /v1/status.
+func (n *Node) apiStatus() api.Status {
+	st := n.status.Load()
+	g := n.home.Genesis
+	out := api.Status{
+		Name:                 n.name(),
+		Validator:            n.index,
+		ChainID:              n.chainID,
+		Mode:                 n.mode,
+		Role:                 st.Role,
+		Leader:               st.Leader,
+		Height:               n.store.Height(),
+		LastStableCheckpoint: st.StableCheckpoint,
+		PendingTxs:           st.PendingTxs,
+		ViewChanges:          st.ViewChanges,
+		Byzantine:            n.cfg.Unsafe.Byzantine,
+		Isolated:             n.host.Isolated(),
+	}
+	if n.mode == engine.ModeRaft {
+		out.Term = st.Round
+	} else {
+		out.View = st.Round
+	}
+	if b, err := n.store.LatestBlock(); err == nil {
+		out.AppHash = b.AppHash
+		out.Height = b.Height
+	}
+	for _, p := range n.host.Peers() {
+		out.Peers = append(out.Peers, api.PeerStatus{Index: p.Index, Name: g.Validators[p.Index].Name, Connected: p.Connected})
+		if p.Connected {
+			out.ConnectedPeers++
+		}
+	}
+	return out
+}

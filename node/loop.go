@@ -1,0 +1,167 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/bftledger/bftledger/crypto"
+	"github.com/bftledger/bftledger/engine"
+)
+
+// proposal carries admitted txs from the API to the loop, which answers
+// each with the engine's verdict.
+type proposal struct {
+	txs    [][]byte
+	hashes []crypto.Hash
+	errs   []error       // set by the loop, one per tx
+	done   chan struct{} // closed by the loop once errs is set
+}
+
+// proposeDrainMax bounds the proposals the loop takes in one turn before it
+// lets Ready run, so a flood of clients cannot starve the engine's output.
+const proposeDrainMax = 256
+
+// runLoop is the consensus loop: the only goroutine that touches the
+// engine and writes the ledger. It returns nil when ctx ends, and an error
+// wrapping ErrStorage on a storage failure.
+func (n *Node) runLoop(ctx context.Context) error {
+	ticker := time.NewTicker(n.cfg.Consensus.TickInterval)
+	defer ticker.Stop()
+	defer n.failPending()
+	if err := n.handleReady(); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+			n.eng.Tick()
+			n.publishStatus()
+		case msg := <-n.verified:
+			n.step(msg)
+		drainMsgs: // take what is queued, then let Ready batch its output
+			for range proposeDrainMax {
+				select {
+				case msg = <-n.verified:
+					n.step(msg)
+				default:
+					break drainMsgs
+				}
+			}
+		case p := <-n.proposals:
+			n.propose(p)
+		drainProposals:
+			for range proposeDrainMax {
+				select {
+				case p = <-n.proposals:
+					n.propose(p)
+				default:
+					break drainProposals
+				}
+			}
+		case r := <-n.reads:
+			n.startRead(r)
+		}
+		if err := n.handleReady(); err != nil {
+			return err
+		}
+	}
+}
+
+// step feeds one verified message to the engine. Errors are the peer's
+// problem (stale, duplicate or out-of-window messages), not ours.
+func (n *Node) step(msg any) {
+	if err := n.eng.Step(msg); err != nil {
+		n.log.Debug("step refused", "err", err)
+	}
+}
+
+// propose hands the txs of p to the engine and answers p.
+func (n *Node) propose(p *proposal) {
+	now := time.Now()
+	p.errs = make([]error, len(p.txs))
+	for i, tx := range p.txs {
+		err := n.eng.Propose(tx)
+		p.errs[i] = err
+		if err == nil {
+			n.m.trackProposal(p.hashes[i], now)
+		}
+	}
+	close(p.done)
+}
+
+// failPending answers the proposals still queued when the loop exits.
+func (n *Node) failPending() {
+	for {
+		select {
+		case p := <-n.proposals:
+			p.errs = make([]error, len(p.txs))
+			for i := range p.errs {
+				p.errs[i] = ErrStopped
+			}
+			close(p.done)
+		default:
+			return
+		}
+	}
+}
+
+// handleReady does what the engine's Ready asks, in the order that keeps
+// the crash-recovery promises: persist (synced) before any message leaves,
+// then send, then apply the committed batches to the ledger and report each
+// app hash, then wake receipt waiters, then Advance.
+func (n *Node) handleReady() error {
+	for n.eng.HasReady() {
+		rd := n.eng.Ready()
+		if err := n.eng.Persist(rd); err != nil {
+			return fmt.Errorf("%w: persist consensus state: %w", ErrStorage, err)
+		}
+		n.send(rd.Messages)
+		for _, c := range rd.Committed {
+			if err := n.apply(c); err != nil {
+				return err
+			}
+		}
+		n.eng.Advance(rd)
+	}
+	return nil
+}
+
+// send hands rd's messages to the transport, which drops (and counts) what
+// its queues cannot hold; the engines retransmit.
+func (n *Node) send(msgs []engine.Outbound) {
+	for _, m := range msgs {
+		if m.To == engine.Broadcast {
+			n.host.Broadcast(m.Data)
+		} else if m.To != n.index {
+			n.host.Send(m.To, m.Data)
+		}
+	}
+}
+
+// apply executes one committed batch on the ledger, reports its app hash to
+// the engine and wakes the clients waiting for its receipts. A batch at or
+// below the ledger height was applied before a restart, or by a snapshot
+// restore, and is skipped.
+func (n *Node) apply(c engine.Committed) error {
+	if h := n.store.Height(); c.Height <= h {
+		n.log.Debug("skipping applied batch", "height", c.Height, "ledger_height", h)
+		return nil
+	} else if c.Height != h+1 {
+		return fmt.Errorf("%w: engine committed height %d after ledger height %d", ErrStorage, c.Height, h)
+	}
+	block, receipts, err := n.store.Apply(c)
+	if err != nil {
+		return fmt.Errorf("%w: apply height %d: %w", ErrStorage, c.Height, err)
+	}
+	n.eng.Applied(block.Height, block.AppHash[:])
+	now := time.Now()
+	for i := range receipts {
+		n.m.observeCommit(receipts[i].TxHash, now)
+	}
+	n.waiters.notify(receipts)
+	n.m.committed(block.Height, len(receipts))
+	return nil
+}

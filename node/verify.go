@@ -1,0 +1,87 @@
+package node
+
+import (
+	"context"
+	"runtime"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bftledger/bftledger/p2p"
+)
+
+// verifyJob is one inbound frame on its way through the verify pool.
+type verifyJob struct {
+	frame p2p.Frame
+	msg   any           // set by a worker
+	err   error         // set by a worker
+	done  chan struct{} // closed by the worker
+}
+
+// startVerify starts the verify pipeline under g: a dispatcher reading the
+// p2p inbound channel, workers decoding and verifying frames in parallel
+// (signatures included, via Engine.Decode), and a collector handing the
+// results to the loop in arrival order, so that each peer's messages reach
+// the engine in the order the peer sent them. Every queue is bounded: when
+// the loop falls behind, the collector blocks, then the workers, then the
+// dispatcher, and finally the p2p readers, and TCP pushes back on peers.
+func (n *Node) startVerify(g *errgroup.Group, ctx context.Context) {
+	workers := min(max(runtime.GOMAXPROCS(0), 1), verifyWorkersMax)
+	jobs := make(chan *verifyJob, verifyQueueLen)
+	order := make(chan *verifyJob, verifyQueueLen)
+	g.Go(func() error {
+		defer close(jobs)
+		defer close(order)
+		in := n.host.Inbound()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case f, ok := <-in:
+				if !ok {
+					return nil
+				}
+				j := &verifyJob{frame: f, done: make(chan struct{})}
+				select { // order first: the collector must see every job
+				case order <- j:
+				case <-ctx.Done():
+					return nil
+				}
+				select {
+				case jobs <- j:
+				case <-ctx.Done():
+					return nil
+				}
+			}
+		}
+	})
+	for range workers {
+		g.Go(func() error {
+			for j := range jobs {
+				j.msg, j.err = n.eng.Decode(j.frame.From, j.frame.Data)
+				close(j.done)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		for j := range order {
+			select {
+			case <-j.done:
+			case <-ctx.Done():
+				return nil
+			}
+			if j.err != nil {
+				n.m.invalidMessage()
+				n.log.Debug("dropping invalid message", "peer", j.frame.From, "bytes", len(j.frame.Data), "err", j.err)
+				continue
+			}
+			n.m.inbound(n.kindOf(j.msg))
+			select {
+			case n.verified <- j.msg:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		return nil
+	})
+}
