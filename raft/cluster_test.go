@@ -364,3 +364,17 @@ func (c *cluster) heights() []uint64 {
 	}
 	return hs
 }
+
+// clone returns a deep copy of the ledger, to roll a node back in time.
+func (l *fakeLedger) clone() *fakeLedger {
+	c := *l
+	c.blocks = make(map[uint64]crypto.Hash, len(l.blocks))
+	for k, v := range l.blocks {
+		c.blocks[k] = v
+	}
+	c.txs = make(map[crypto.Hash]int, len(l.txs))
+	for k, v := range l.txs {
+		c.txs[k] = v
+	}
+	return &c
+}

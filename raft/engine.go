@@ -165,9 +165,8 @@ func (e *Engine) recover(l loaded) error {
 	e.snapIndex, e.snapHeight = snapIndex, p.height
 	e.height, e.appliedHeight = p.height, p.height
 	e.appliedIndex = snapIndex
-	commit := l.hs.GetCommit()
 	for _, ent := range l.entries {
-		if e.height == applied || ent.GetIndex() > commit {
+		if e.height == applied {
 			break
 		}
 		if ent.GetType() != pb.EntryNormal || len(ent.GetData()) == 0 {
@@ -178,10 +177,20 @@ func (e *Engine) recover(l loaded) error {
 		e.heights = append(e.heights, heightIndex{height: e.height, index: ent.GetIndex()})
 	}
 	if e.height != applied {
-		return fmt.Errorf("ledger height %d but the raft log commits only up to height %d: %w",
+		return fmt.Errorf("ledger height %d but the raft log holds only up to height %d: %w",
 			applied, e.height, ErrCorrupt)
 	}
 	e.appliedHeight = applied
+	// The ledger applies only committed entries, so every entry it applied
+	// is committed even if the HardState recording that was not synced
+	// (raft syncs entries and votes, not commit-only updates).
+	if commit := l.hs.GetCommit(); e.appliedIndex > commit {
+		hs := &pb.HardState{Term: new(l.hs.GetTerm()), Vote: new(l.hs.GetVote()), Commit: new(e.appliedIndex)}
+		if err := e.st.mem.SetHardState(hs); err != nil {
+			return err
+		}
+		e.log.Info("commit index raised to the ledger's", "stored_commit", commit, "applied_index", e.appliedIndex)
+	}
 	return nil
 }
 
@@ -227,7 +236,7 @@ func (e *Engine) Propose(tx []byte) error {
 	if len(tx) == 0 || len(tx) > e.cfg.MaxBatchBytes {
 		return fmt.Errorf("%d bytes, limit %d: %w", len(tx), e.cfg.MaxBatchBytes, ErrTxTooLarge)
 	}
-	if e.lead == etcdraft.None {
+	if e.leader() == etcdraft.None {
 		return engine.ErrNotReady
 	}
 	h := crypto.Sum(tx)
@@ -245,12 +254,16 @@ func (e *Engine) Propose(tx []byte) error {
 // proposeBatches cuts and proposes batches while the pool says so. A batch
 // raft refuses (no leader, too much uncommitted) goes back to the queue.
 func (e *Engine) proposeBatches() {
-	for e.lead != etcdraft.None && e.pool.shouldCut() {
+	if !e.pool.shouldCut() {
+		return
+	}
+	lead := e.leader()
+	for lead != etcdraft.None && e.pool.shouldCut() {
 		b := e.pool.cut()
 		if len(b.txs) == 0 {
 			return
 		}
-		data := encodeBatch(uint32(e.lead-1), b.data())
+		data := encodeBatch(uint32(lead-1), b.data())
 		if err := e.rn.Propose(data); err != nil {
 			e.log.Debug("proposal refused", "txs", len(b.txs), "err", err)
 			e.pool.requeue(b)
@@ -258,6 +271,12 @@ func (e *Engine) proposeBatches() {
 		}
 		e.pool.sent(b)
 	}
+}
+
+// leader returns the etcd raft id of the leader raft knows now (it may have
+// changed since the last Ready), or etcdraft.None.
+func (e *Engine) leader() uint64 {
+	return e.rn.BasicStatus().Lead
 }
 
 // Tick advances raft's clock and the batching and re-proposal timers.
@@ -471,6 +490,9 @@ func (e *Engine) applyConfChange(ent *pb.Entry) {
 func (e *Engine) maybeSnapshot() {
 	if e.err != nil || e.appliedIndex < e.snapIndex+e.cfg.SnapshotInterval {
 		return
+	}
+	if e.appliedHeight == e.snapHeight {
+		return // only empty entries since the snapshot: nothing new to save
 	}
 	if _, ok := e.indexOf(e.appliedHeight); !ok {
 		return

@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	dbm "github.com/cometbft/cometbft-db"
+	"google.golang.org/protobuf/proto"
+
+	pb "go.etcd.io/raft/v3/raftpb"
 
 	"github.com/bftledger/bftledger/crypto"
 	"github.com/bftledger/bftledger/engine"
@@ -184,11 +187,24 @@ func TestSnapshotCatchUp(t *testing.T) {
 	if st := c.nodes[lead].e.Status(); st.StableCheckpoint == 0 {
 		t.Fatalf("leader reports no snapshot: %+v", st)
 	}
+	stale := c.nodes[lag].ledger.clone()
 	c.start(lag)
 	c.runUntil(300, "lagging follower catches up", func() bool { return c.committedAll(txs) && c.sameHeight() })
 	if c.nodes[lag].ledger.restores == 0 {
 		t.Fatalf("follower caught up without a snapshot")
 	}
+	c.checkAgreement()
+
+	// A crash after the snapshot was stored but before the ledger restored
+	// it: New restores the ledger from the stored snapshot.
+	c.crash(lag)
+	c.nodes[lag].ledger = stale
+	c.start(lag)
+	if stale.restores != 1 || c.nodes[lag].e.Status().Committed != stale.height {
+		t.Fatalf("restart with a stale ledger: restores %d, engine at %d, ledger at %d",
+			stale.restores, c.nodes[lag].e.Status().Committed, stale.height)
+	}
+	c.runUntil(300, "stale ledger catches up", func() bool { return c.committedAll(txs) && c.sameHeight() })
 	c.checkAgreement()
 	// It keeps up afterwards, and restarts from its own stored snapshot.
 	for i := 120; i < 140; i++ {
@@ -350,4 +366,45 @@ func TestLedgerAheadOfLogIsRefused(t *testing.T) {
 	if !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("New with ledger ahead of an empty log: %v, want ErrCorrupt", err)
 	}
+}
+
+func TestRestartWithUnsyncedCommitIndex(t *testing.T) {
+	c := newCluster(t, 3, 8)
+	lead := c.waitLeader()
+	var txs [][]byte
+	for i := range 30 {
+		txs = append(txs, testTx(i))
+		c.propose(lead, txs[i])
+	}
+	c.runUntil(100, "commits", func() bool { return c.committedAll(txs) && c.sameHeight() })
+	f := (lead + 1) % 3
+	c.crash(f)
+	// Lose the commit index, as a power cut after an unsynced HardState
+	// write could: the ledger's height proves those entries committed.
+	b, err := c.nodes[f].db.Get(keyHardState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := new(pb.HardState)
+	if err := proto.Unmarshal(b, hs); err != nil {
+		t.Fatal(err)
+	}
+	hs.Commit = nil
+	if b, err = proto.Marshal(hs); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.nodes[f].db.Set(keyHardState, b); err != nil {
+		t.Fatal(err)
+	}
+	c.start(f)
+	if got := c.nodes[f].e.Status().Committed; got != c.nodes[f].ledger.height {
+		t.Fatalf("resumed at %d, ledger at %d", got, c.nodes[f].ledger.height)
+	}
+	c.runUntil(100, "restarted follower learns the leader", func() bool { return c.nodes[f].e.Status().Leader >= 0 })
+	for i := 30; i < 40; i++ {
+		txs = append(txs, testTx(i))
+		c.propose(f, txs[i])
+	}
+	c.runUntil(200, "commits after restart", func() bool { return c.committedAll(txs) && c.sameHeight() })
+	c.checkAgreement()
 }
