@@ -13,7 +13,8 @@ const (
 	KindConflict     = "conflicting-commit"  // two honest replicas committed different batches at a height
 	KindAppHash      = "app-hash-divergence" // two honest replicas disagree on the app hash after a height
 	KindOrder        = "delivery-order"      // a replica delivered heights out of order or twice
-	KindDuplicateTx  = "duplicate-tx"        // a tx appears twice in one honest replica's history
+	KindDuplicateTx  = "duplicate-tx"        // an honest primary ordered a tx already in the replica's history
+	KindCatchUp      = "catch-up"            // an honest replica never caught up while traffic went on
 	KindMissingTx    = "missing-tx"          // a tx a client saw committed is absent from an honest history
 	KindSupply       = "supply"              // the state machine's supply changed
 	KindProof        = "bad-proof"           // a committed batch's proof does not verify
@@ -55,6 +56,9 @@ type checker struct {
 	votes    map[string]map[uint64]uint64 // tx -> height -> bitmask of replicas that delivered it there
 	accepted map[string]uint64            // txs clients saw committed (f+1 matching) -> height
 
+	// byzantineDups counts txs a faulty primary got ordered twice.
+	byzantineDups int
+
 	violations    []Violation
 	maxViolations int
 }
@@ -62,7 +66,6 @@ type checker struct {
 type proofKey struct {
 	height uint64
 	digest crypto.Hash
-	proof  crypto.Hash
 }
 
 func newChecker(n, f int, honest []bool, verify func(engine.Committed) error) *checker {
@@ -118,18 +121,31 @@ func (c *checker) delivered(tick uint64, id int, b engine.Committed, appHash []b
 	for _, tx := range b.Txs {
 		k := string(tx)
 		c.txCount[id][k]++
-		if c.txCount[id][k] == 2 {
-			c.fail(tick, KindDuplicateTx, "replica %d committed tx %x twice (again at height %d)", id, short(tx), b.Height)
+		if c.txCount[id][k] < 2 {
+			continue
 		}
+		// A faulty primary may order a tx twice (the paper's replicas then
+		// execute it once, by client timestamp; our ledger skips a tx that
+		// has a receipt). An honest one must not.
+		if p := int(b.Proposer); p >= 0 && p < c.n && !c.honest[p] {
+			c.byzantineDups++
+			continue
+		}
+		c.fail(tick, KindDuplicateTx, "replica %d committed tx %s again at height %d (view %d, honest primary %d)",
+			id, short(tx), b.Height, b.Round, b.Proposer)
 	}
 }
 
-// checkProof verifies b's proof once per distinct (height, batch, proof).
+// checkProof verifies the first proof delivered for each (height, batch).
+// Every replica's proof differs (any 2f+1 COMMITs make one); checking one
+// per batch keeps the run's signature checks — its main cost — down.
+// Proofs a replica receives through state transfer are verified by the
+// engine itself.
 func (c *checker) checkProof(tick uint64, id int, b engine.Committed, d crypto.Hash) {
 	if c.verify == nil {
 		return
 	}
-	k := proofKey{height: b.Height, digest: d, proof: crypto.Sum(b.Proof)}
+	k := proofKey{height: b.Height, digest: d}
 	if c.proofOK[k] {
 		return
 	}
@@ -177,16 +193,17 @@ func (c *checker) checkSupply(tick uint64, id int, m StateMachine) {
 }
 
 // checkHistories verifies that every tx a client saw committed is in every
-// honest replica's history exactly once. Called at the end of a run, when
-// every honest replica has caught up.
+// honest replica's history (more than once only if a faulty primary ordered
+// it again, which delivered flags otherwise). Called at the end of a run,
+// when every honest replica has caught up.
 func (c *checker) checkHistories(tick uint64) {
 	for _, tx := range sortedKeys(c.accepted) {
 		for id := 0; id < c.n; id++ {
 			if !c.honest[id] {
 				continue
 			}
-			if got := c.txCount[id][tx]; got != 1 {
-				c.fail(tick, KindMissingTx, "replica %d has tx %x %d times (clients saw it at height %d)",
+			if got := c.txCount[id][tx]; got == 0 {
+				c.fail(tick, KindMissingTx, "replica %d has tx %s %d times (clients saw it at height %d)",
 					id, short([]byte(tx)), got, c.accepted[tx])
 			}
 		}
@@ -201,9 +218,8 @@ func popcount(x uint64) int {
 	return n
 }
 
-func short(b []byte) []byte {
-	if len(b) > 12 {
-		return b[:12]
-	}
-	return b
+// short names a tx in reports by its SHA-256, as engines log it.
+func short(tx []byte) string {
+	h := crypto.Sum(tx)
+	return h.String()[:16]
 }

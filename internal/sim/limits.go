@@ -25,6 +25,10 @@ const (
 	maxReadyRounds = 1 << 10
 	// maxViolations bounds what one run records.
 	maxViolations = 64
+	// probeEveryTicks is how often clients send a new tx while laggards
+	// catch up in the liveness phase (a multiple of 8 plus 8: the phase
+	// checks progress every 8 ticks).
+	probeEveryTicks = 32
 	// traceLines is how many recent events a Result keeps for a report.
 	traceLines = 256
 )

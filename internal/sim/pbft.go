@@ -84,7 +84,7 @@ func (e *PBFT) config(id int, st Storage) pbft.Config {
 		MaxBatchTxs: p.MaxBatchTxs, MaxBatchBytes: p.MaxBatchBytes,
 		BatchTimeoutTicks: p.BatchTimeoutTicks, RequestTimeoutTicks: p.RequestTimeoutTicks,
 		MaxPendingTxs: p.MaxPendingTxs, Storage: pbftStorage{st},
-		Logger: e.logger.With("node", id),
+		Logger: e.logger,
 	}
 }
 

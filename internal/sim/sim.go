@@ -79,6 +79,9 @@ type Sim struct {
 	restarts   int
 	partitions int
 	trace      []string
+	// tap, if set, sees every frame a replica sends (tests collect corpora
+	// with it).
+	tap func(from, to int, data []byte)
 }
 
 // Result is what a run found.
@@ -170,26 +173,42 @@ func New(cfg Config) (*Sim, error) {
 }
 
 // Run runs the safety phase (faults on), then heals the network, restarts
-// crashed replicas and runs the liveness phase until every submitted tx is
-// in every honest replica's history or LivenessTicks pass.
+// crashed replicas and runs the liveness phase: within LivenessTicks every
+// tx submitted so far must be seen committed by clients (KindLiveness) and
+// then be in every honest replica's history (KindCatchUp). While laggards
+// catch up, clients keep a trickle of new txs going, as live traffic would,
+// so that checkpoints move on past them.
 func (s *Sim) Run() *Result {
 	for i := 0; i < s.cfg.SafetyTicks && !s.stopped(); i++ {
 		s.step()
 	}
 	s.heal()
 	start := s.tick
-	done := false
-	for i := 0; i < s.cfg.LivenessTicks && !s.stopped(); i++ {
+	pending := len(s.txs) // the txs that must commit everywhere
+	accepted, done := false, false
+	for i := 0; i < s.cfg.LivenessTicks && !s.stopped() && !done; i++ {
 		s.step()
-		if i%8 == 7 && s.allCommitted() {
-			done = true
-			break
+		if i%8 != 7 {
+			continue
+		}
+		if !accepted && s.allAccepted(pending) {
+			accepted = true
+			s.event("liveness: every pending tx seen committed by clients")
+		}
+		if accepted {
+			done = s.allCommitted(pending)
+			if !done && i%probeEveryTicks == 7 {
+				s.probe()
+			}
 		}
 	}
-	if !done && !s.stopped() && !s.allCommitted() {
-		s.check.fail(s.tick, KindLiveness, "%s", s.livenessDetail())
-	}
-	if done {
+	switch {
+	case s.stopped():
+	case !accepted:
+		s.check.fail(s.tick, KindLiveness, "%s", s.livenessDetail(pending))
+	case !done:
+		s.check.fail(s.tick, KindCatchUp, "%s", s.livenessDetail(pending))
+	default:
 		s.check.checkHistories(s.tick)
 	}
 	return s.result(s.tick - start)
@@ -281,6 +300,9 @@ func (s *Sim) drain(nd *node) {
 			return
 		}
 		for _, m := range rd.Messages {
+			if s.tap != nil {
+				s.tap(nd.id, m.To, m.Data)
+			}
 			if m.To == engine.Broadcast {
 				for to := range s.nodes {
 					s.net.send(nd.id, to, m.Data)
@@ -458,15 +480,7 @@ func (s *Sim) submit() {
 	if !s.healed && len(s.txs) < s.cfg.Txs && s.rng.IntN(4) == 0 {
 		c := s.rng.IntN(s.cfg.Clients)
 		if s.pendingOf(c) < s.app.Outstanding() {
-			tx := s.app.NewTx(c, s.clientSeq[c], s.rng)
-			s.clientSeq[c]++
-			ct := &clientTx{tx: tx, client: c, lastSent: s.tick}
-			s.txs = append(s.txs, ct)
-			if s.rng.IntN(100) < s.cfg.SubmitAllPercent {
-				s.proposeAll(ct)
-			} else {
-				s.propose(s.nodes[s.rng.IntN(len(s.nodes))], ct)
-			}
+			s.newTx(c, s.rng.IntN(100) < s.cfg.SubmitAllPercent)
 		}
 	}
 	for _, ct := range s.txs {
@@ -474,6 +488,19 @@ func (s *Sim) submit() {
 			ct.lastSent = s.tick
 			s.proposeAll(ct)
 		}
+	}
+}
+
+// newTx makes client's next tx and sends it to every replica or to one.
+func (s *Sim) newTx(c int, all bool) {
+	tx := s.app.NewTx(c, s.clientSeq[c], s.rng)
+	s.clientSeq[c]++
+	ct := &clientTx{tx: tx, client: c, lastSent: s.tick}
+	s.txs = append(s.txs, ct)
+	if all {
+		s.proposeAll(ct)
+	} else {
+		s.propose(s.nodes[s.rng.IntN(len(s.nodes))], ct)
 	}
 }
 
@@ -504,18 +531,29 @@ func (s *Sim) propose(nd *node, ct *clientTx) {
 	}
 	if err := nd.rep.Propose(ct.tx); err != nil && !errors.Is(err, engine.ErrDuplicate) &&
 		!errors.Is(err, engine.ErrPoolFull) && !errors.Is(err, engine.ErrNotReady) {
-		s.event("replica %d refused tx %x: %v", nd.id, short(ct.tx), err)
+		s.event("replica %d refused tx %s: %v", nd.id, short(ct.tx), err)
 	}
 	s.drain(nd)
 }
 
-// allCommitted reports whether every submitted tx is in every honest
-// replica's history.
-func (s *Sim) allCommitted() bool {
-	for _, ct := range s.txs {
+// allAccepted reports whether clients saw each of the first n txs
+// committed.
+func (s *Sim) allAccepted(n int) bool {
+	for _, ct := range s.txs[:n] {
 		if !s.accepted(ct) {
 			return false
 		}
+	}
+	return true
+}
+
+// allCommitted reports whether each of the first n txs is in every honest
+// replica's history.
+func (s *Sim) allCommitted(n int) bool {
+	if !s.allAccepted(n) {
+		return false
+	}
+	for _, ct := range s.txs[:n] {
 		for _, nd := range s.nodes {
 			if nd.honest && s.check.txCount[nd.id][string(ct.tx)] == 0 {
 				return false
@@ -525,19 +563,34 @@ func (s *Sim) allCommitted() bool {
 	return true
 }
 
+// probe submits one new tx to every replica, from a client with room for
+// it, to keep traffic going while laggards catch up.
+func (s *Sim) probe() {
+	if len(s.txs) >= maxTxs {
+		return
+	}
+	for _, c := range s.rng.Perm(s.cfg.Clients) {
+		if s.pendingOf(c) < s.app.Outstanding() {
+			s.newTx(c, true)
+			return
+		}
+	}
+}
+
 // livenessDetail says what was still missing when liveness failed.
-func (s *Sim) livenessDetail() string {
+func (s *Sim) livenessDetail(n int) string {
 	pending := 0
-	for _, ct := range s.txs {
+	for _, ct := range s.txs[:n] {
 		if !s.accepted(ct) {
 			pending++
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "after %d healed ticks: %d of %d txs not accepted by clients;", s.cfg.LivenessTicks, pending, len(s.txs))
+	fmt.Fprintf(&b, "after %d healed ticks: %d of %d txs not seen committed by clients (%d probes sent);",
+		s.cfg.LivenessTicks, pending, n, len(s.txs)-n)
 	for _, nd := range s.nodes {
 		missing := 0
-		for _, ct := range s.txs {
+		for _, ct := range s.txs[:n] {
 			if s.check.txCount[nd.id][string(ct.tx)] == 0 {
 				missing++
 			}

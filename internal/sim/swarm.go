@@ -39,7 +39,7 @@ func Swarm(seed uint64, o SwarmOptions) (Config, error) {
 	scale := max(o.Scale, 1)
 	var n int
 	switch r := rng.IntN(20); {
-	case r < 9:
+	case r < 10:
 		n = 4
 	case r < 18:
 		n = 7
@@ -52,7 +52,7 @@ func Swarm(seed uint64, o SwarmOptions) (Config, error) {
 	cfg := Config{
 		Seed: seed, N: n, Rand: rng, Logger: o.Logger,
 		Clients:          2 + rng.IntN(4),
-		Txs:              scale * (10 + rng.IntN(30)),
+		Txs:              scale * (6 + rng.IntN(20)),
 		SubmitAllPercent: rng.IntN(101),
 		ResubmitTicks:    30 + rng.IntN(60),
 		Faults: Faults{
@@ -68,7 +68,7 @@ func Swarm(seed uint64, o SwarmOptions) (Config, error) {
 		PartitionPerMille: pick(rng, 0, 0, 3, 10),
 		MinPartitionTicks: 10,
 		MaxPartitionTicks: 30 + rng.IntN(100),
-		SafetyTicks:       scale * (150 + rng.IntN(250)),
+		SafetyTicks:       scale * (100 + rng.IntN(200)),
 		HealDelayTicks:    pick(rng, 0, 1, 2),
 	}
 	cfg.Faults.MaxDelayTicks = cfg.Faults.MinDelayTicks + pick(rng, 0, 1, 2, 4, 8)
@@ -87,8 +87,8 @@ func Swarm(seed uint64, o SwarmOptions) (Config, error) {
 	cfg.LivenessTicks = 64*p.RequestTimeoutTicks + 1000
 
 	var app App = EchoApp{TxBytes: pick(rng, 16, 64, 200)}
-	if newLedgerApp != nil && (o.Ledger || seed%ledgerEvery == 0) {
-		la, err := newLedgerApp(chainID, cfg.Clients, rng)
+	if o.Ledger || seed%ledgerEvery == 0 {
+		la, err := NewLedgerApp(chainID, cfg.Clients, rng)
 		if err != nil {
 			return cfg, err
 		}
@@ -144,9 +144,6 @@ func newBehaviour(name string, app App, faulty []int) (byzantine.Behaviour, erro
 	}
 	return b, nil
 }
-
-// newLedgerApp builds the ledger app; nil until the ledger is wired in.
-var newLedgerApp func(chainID string, clients int, rng *rand.Rand) (App, error)
 
 // pick returns one of vs at random.
 func pick(rng *rand.Rand, vs ...int) int { return vs[rng.IntN(len(vs))] }
