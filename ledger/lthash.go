@@ -52,11 +52,13 @@ type ltHash [ltWords]uint64
 type ltExpander struct {
 	key [sha256.Size]byte
 	buf [LtHashBytes]byte
+	out ltHash
 	in  []byte
 	iv  [aes.BlockSize]byte
 }
 
-// expand returns the lane words of elem; valid until the next call.
+// expand returns the lane words of elem. The result is owned by x and valid
+// until the next call.
 func (x *ltExpander) expand(elem []byte) *ltHash {
 	x.in = append(x.in[:0], ltExpandDomain...)
 	x.in = append(x.in, elem...)
@@ -67,11 +69,10 @@ func (x *ltExpander) expand(elem []byte) *ltHash {
 	}
 	clear(x.buf[:])
 	cipher.NewCTR(c, x.iv[:]).XORKeyStream(x.buf[:], x.buf[:])
-	var h ltHash
-	for w := range h {
-		h[w] = binary.LittleEndian.Uint64(x.buf[8*w:])
+	for w := range x.out {
+		x.out[w] = binary.LittleEndian.Uint64(x.buf[8*w:])
 	}
-	return &h
+	return &x.out
 }
 
 // lane16High masks the top bit of each 16-bit lane of a word.
