@@ -34,7 +34,9 @@ func TestLoadHome(t *testing.T) {
 	}{
 		{"no home", func(home string) { os.RemoveAll(home) }, func(err error) bool { return errors.Is(err, os.ErrNotExist) }},
 		{"no config", func(home string) { os.Remove(filepath.Join(home, ConfigFile)) },
-			func(err error) bool { return errors.Is(err, os.ErrNotExist) && strings.Contains(err.Error(), ConfigFile) }},
+			func(err error) bool {
+				return errors.Is(err, os.ErrNotExist) && strings.Contains(err.Error(), ConfigFile)
+			}},
 		{"bad config", func(home string) { os.WriteFile(filepath.Join(home, ConfigFile), []byte("x = 1\n"), 0o644) },
 			func(err error) bool { return errors.Is(err, ErrConfig) && strings.Contains(err.Error(), ConfigFile) }},
 		{"bad genesis", func(home string) { os.WriteFile(filepath.Join(home, GenesisFile), []byte("{}"), 0o644) },

@@ -39,6 +39,9 @@ func (n *Node) runLoop(ctx context.Context) error {
 		case <-ticker.C:
 			n.eng.Tick()
 			n.publishStatus()
+			if len(n.pendingReads) > 0 {
+				n.expireReads(time.Now())
+			}
 		case msg := <-n.verified:
 			n.step(msg)
 		drainMsgs: // take what is queued, then let Ready batch its output
@@ -125,6 +128,7 @@ func (n *Node) handleReady() error {
 			}
 		}
 		n.eng.Advance(rd)
+		n.finishReads()
 	}
 	return nil
 }

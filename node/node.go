@@ -56,8 +56,12 @@ type Node struct {
 	proposals chan *proposal // API → loop
 	verified  chan any       // verify pool → loop, decoded and verified messages
 	reads     chan *readRequest
-	status    atomic.Pointer[engine.Status] // published by the loop every tick
-	done      chan struct{}                 // closed when the loop has exited
+	// pendingReads are linearizable reads started in the engine, by read
+	// id; readSeq numbers them. Loop only.
+	pendingReads map[uint64]*readRequest
+	readSeq      uint64
+	status       atomic.Pointer[engine.Status] // published by the loop every tick
+	done         chan struct{}                 // closed when the loop has exited
 
 	closeOnce sync.Once
 	closeErr  error
@@ -82,19 +86,20 @@ func NewFromHome(h *Home, logger *slog.Logger) (n *Node, err error) {
 	}
 	g := h.Genesis
 	n = &Node{
-		home:      h,
-		cfg:       h.Config,
-		chainID:   g.ChainID,
-		index:     h.Index,
-		mode:      g.Consensus,
-		log:       logger.With("node", h.Index),
-		reg:       prometheus.NewRegistry(),
-		txCache:   newTxCache(verifiedTxCacheLen),
-		waiters:   newWaiters(receiptWaitersMax),
-		proposals: make(chan *proposal, proposeQueueLen),
-		verified:  make(chan any, verifiedQueueLen),
-		reads:     make(chan *readRequest, readQueueLen),
-		done:      make(chan struct{}),
+		home:         h,
+		cfg:          h.Config,
+		chainID:      g.ChainID,
+		index:        h.Index,
+		mode:         g.Consensus,
+		log:          logger.With("node", h.Index),
+		reg:          prometheus.NewRegistry(),
+		txCache:      newTxCache(verifiedTxCacheLen),
+		waiters:      newWaiters(receiptWaitersMax),
+		proposals:    make(chan *proposal, proposeQueueLen),
+		verified:     make(chan any, verifiedQueueLen),
+		reads:        make(chan *readRequest, readQueueLen),
+		pendingReads: make(map[uint64]*readRequest),
+		done:         make(chan struct{}),
 	}
 	defer func() {
 		if err != nil {
