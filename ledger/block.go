@@ -22,20 +22,32 @@ type Block struct {
 	PrevHash crypto.Hash // Hash of block Height-1; the genesis hash for block 1
 	TxRoot   crypto.Hash // TxRoot(Txs)
 	AppHash  crypto.Hash // app hash after executing Txs (see AppHash)
-	Proposer uint32      // validator index of the primary / leader
-	Round    uint64      // PBFT view or Raft term
+	Proposer uint32      // validator index of the primary / leader; not covered by Hash
+	Round    uint64      // PBFT view or Raft term it committed in; not covered by Hash
 	Txs      [][]byte    // encoded txs in consensus order, failing and duplicate ones included
 	Proof    []byte      // engine commit proof; opaque here and not covered by Hash
 }
 
-// Hash returns the block hash: SHA-256 over a domain label and the header
-// (height, previous hash, tx root, app hash, proposer, round and the number
-// of txs). The txs are covered through TxRoot; the proof is not covered, as
-// different replicas may hold different (equally valid) proofs.
+// Hash returns the block hash: SHA-256 over a domain label, the version,
+// height, previous hash, tx root, app hash and number of txs. The txs are
+// covered through TxRoot.
+//
+// Hash covers exactly what every honest replica agrees on, so that the
+// chain of hashes is the same everywhere. Not covered: the proof (replicas
+// hold different, equally valid certificates), and Proposer and Round: in
+// PBFT a replica reports the view in which it saw the batch commit, and
+// after a view change two honest replicas can commit the same batch in
+// different views (one before, one through the NEW-VIEW's re-issued
+// PRE-PREPARE).
 func (b *Block) Hash() crypto.Hash {
 	e := wire.NewEncoder(4 + len(blockHashDomain) + blockHeaderBytes)
 	e.String(blockHashDomain)
-	b.encodeHeader(e)
+	e.Uint8(BlockVersion)
+	e.Uint64(b.Height)
+	e.Fixed(b.PrevHash[:])
+	e.Fixed(b.TxRoot[:])
+	e.Fixed(b.AppHash[:])
+	e.Count(len(b.Txs))
 	return crypto.Sum(e.Bytes())
 }
 
@@ -50,8 +62,8 @@ func (b *Block) encodeHeader(e *wire.Encoder) {
 	e.Count(len(b.Txs))
 }
 
-// Encode returns the canonical encoding: the header as hashed (version,
-// height, prev hash, tx root, app hash, proposer, round, tx count), then
+// Encode returns the canonical encoding: the header (version, height, prev
+// hash, tx root, app hash, proposer, round, tx count), then
 // each tx length-prefixed, then the length-prefixed proof.
 func (b *Block) Encode() []byte {
 	n := blockHeaderBytes + 4 + len(b.Proof)

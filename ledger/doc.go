@@ -48,8 +48,10 @@
 // internal/wire: fixed-width big-endian integers, length-prefixed bytes
 // with limits checked before allocation (limits.go), a leading version
 // byte, and strict decoding that rejects trailing bytes. A tx's hash is
-// SHA-256 of its encoding; a block's hash covers its header (TxRoot, an
-// RFC 6962 Merkle root, covers the txs; the engine's proof is not covered).
+// SHA-256 of its encoding; a block's hash covers the header fields every
+// honest replica agrees on: height, previous hash, TxRoot (an RFC 6962
+// Merkle root over the tx hashes), app hash and tx count. The engine's
+// proof, proposer and round are carried but not hashed (see Block.Hash).
 // Genesis is JSON (genesis.json), parsed strictly.
 //
 // # App hash

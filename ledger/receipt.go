@@ -12,6 +12,7 @@ import (
 // the same code and message for the same tx, so receipts signed by
 // different replicas match byte for byte.
 const (
+	// CodeOK: the tx applied.
 	CodeOK uint32 = 0
 	// CodeBadEncoding: the batch entry is not a canonical tx encoding.
 	CodeBadEncoding uint32 = 1
