@@ -25,6 +25,9 @@ type fakeLedger struct {
 	blocks   map[uint64]crypto.Hash // height -> batch digest, for blocks applied (not restored)
 	txs      map[crypto.Hash]int    // tx hash -> times applied
 	restores int
+	// snapErr, if set, fails Snapshot; snapCalls counts Snapshot calls.
+	snapErr   error
+	snapCalls int
 }
 
 func newFakeLedger() *fakeLedger {
@@ -70,6 +73,10 @@ func (l *fakeLedger) AppHash(height uint64) ([]byte, error) {
 }
 
 func (l *fakeLedger) Snapshot() (uint64, []byte, []byte, error) {
+	l.snapCalls++
+	if l.snapErr != nil {
+		return 0, nil, nil, l.snapErr
+	}
 	s := l.state()
 	return l.height, fakeAppHash(l.height, s), s, nil
 }

@@ -41,6 +41,10 @@ type Engine struct {
 	appliedHeight uint64
 	// snapIndex and snapHeight locate the latest snapshot.
 	snapIndex, snapHeight uint64
+	// snapRetryIndex: after a snapshot failed (ledger error, too large),
+	// the next attempt waits until this index is applied, so a failing
+	// snapshot costs once per SnapshotInterval entries, not once per Ready.
+	snapRetryIndex uint64
 
 	lead          uint64 // etcd raft id of the leader, 0 if unknown
 	state         etcdraft.StateType
@@ -488,7 +492,7 @@ func (e *Engine) applyConfChange(ent *pb.Entry) {
 // ledger that cannot snapshot is logged and retried later; a storage
 // failure is fatal.
 func (e *Engine) maybeSnapshot() {
-	if e.err != nil || e.appliedIndex < e.snapIndex+e.cfg.SnapshotInterval {
+	if e.err != nil || e.appliedIndex < e.snapIndex+e.cfg.SnapshotInterval || e.appliedIndex < e.snapRetryIndex {
 		return
 	}
 	if e.appliedHeight == e.snapHeight {
@@ -497,6 +501,7 @@ func (e *Engine) maybeSnapshot() {
 	if _, ok := e.indexOf(e.appliedHeight); !ok {
 		return
 	}
+	e.snapRetryIndex = e.appliedIndex + e.cfg.SnapshotInterval
 	height, appHash, state, err := e.cfg.StateMachine.Snapshot()
 	if err != nil {
 		e.log.Error("ledger snapshot failed", "height", e.appliedHeight, "err", err)

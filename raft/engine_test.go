@@ -408,3 +408,33 @@ func TestRestartWithUnsyncedCommitIndex(t *testing.T) {
 	c.runUntil(200, "commits after restart", func() bool { return c.committedAll(txs) && c.sameHeight() })
 	c.checkAgreement()
 }
+
+func TestFailingSnapshotIsRetriedOncePerInterval(t *testing.T) {
+	c := newCluster(t, 3, 9, func(cfg *Config) { cfg.SnapshotInterval = 10; cfg.MaxBatchTxs = 1 })
+	lead := c.waitLeader()
+	l := c.nodes[lead].ledger
+	l.snapErr = errors.New("ledger: cannot snapshot")
+	var txs [][]byte
+	for i := range 100 {
+		txs = append(txs, testTx(i))
+		c.propose(lead, txs[i])
+		c.round()
+	}
+	c.runUntil(100, "commits", func() bool { return c.committedAll(txs) })
+	// About 100 entries applied: one attempt per 10, not one per Ready.
+	if l.snapCalls < 5 || l.snapCalls > 12 {
+		t.Fatalf("%d snapshot attempts for %d heights", l.snapCalls, l.height)
+	}
+	if st := c.nodes[lead].e.Status(); st.StableCheckpoint != 0 {
+		t.Fatalf("snapshot index %d although every snapshot failed", st.StableCheckpoint)
+	}
+	l.snapErr = nil
+	for i := 100; i < 130; i++ {
+		txs = append(txs, testTx(i))
+		c.propose(lead, txs[i])
+		c.round()
+	}
+	c.runUntil(100, "snapshot after the ledger recovers", func() bool {
+		return c.committedAll(txs) && c.nodes[lead].e.Status().StableCheckpoint > 0
+	})
+}
