@@ -64,8 +64,21 @@ func WriteThroughputChart(path string, runs []*RunResult) error {
 			}
 		}
 	}
+	if len(runs) > 0 && len(runs[0].Phases) > 0 {
+		// Name the windows once, along the top (runs share the plan).
+		var lab plotter.XYLabels
+		for _, ph := range runs[0].Phases {
+			lab.XYs = append(lab.XYs, plotter.XY{X: ph.StartSeconds, Y: ymax * 1.05})
+			lab.Labels = append(lab.Labels, " "+ph.Name)
+		}
+		l, err := plotter.NewLabels(lab)
+		if err != nil {
+			return fmt.Errorf("bench: chart: %w", err)
+		}
+		p.Add(l)
+	}
 	p.Y.Min = 0
-	p.Y.Max = ymax * 1.3 // headroom for the legend
+	p.Y.Max = ymax * 1.3 // headroom for the legend and the window names
 	if err := p.Save(chartWidth, chartHeight, path); err != nil {
 		return fmt.Errorf("bench: chart %s: %w", path, err)
 	}

@@ -63,12 +63,24 @@ const (
 	// leader, height) for events and the final table.
 	statusPoll = 500 * time.Millisecond
 
+	// baselineWait bounds the wait for a first /v1/status answer.
+	baselineWait = 10 * time.Second
+
 	// receiptWait is the long-poll of GET /v1/txs/{hash}?wait=...
 	receiptWait = 10 * time.Second
 
 	// resendAfter is how long an accepted tx may stay uncommitted before it
 	// is submitted again (the same signed bytes, so it commits at most once).
-	resendAfter = 5 * time.Second
+	// Well above any latency a working cluster shows under load, so a slow
+	// cluster is not also flooded with duplicates.
+	resendAfter = 20 * time.Second
+
+	// drainMax bounds the wait, between phases, for the previous phase's
+	// txs to commit, so its backlog does not count in the next window.
+	drainMax = 30 * time.Second
+
+	// drainPoll is how often the in-flight set is checked while draining.
+	drainPoll = 50 * time.Millisecond
 
 	// busyBackoff is how long a closed-loop client waits after a node
 	// answered 503 busy before retrying.
@@ -93,7 +105,9 @@ const (
 	_ uint = SampleEveryMax - SampleEveryDefault
 	_ uint = AccountsMax - ClientsMax*BatchTxsMax // every closed-loop client can fill a batch
 	_ uint = SignedTxsMax - AccountsMax
-	_ uint = uint(receiptWait - resendAfter)
+	_ uint = uint(resendAfter - receiptWait)
+	_ uint = uint(drainMax - resendAfter)
+	_ uint = uint(statusPoll - drainPoll)
 	_ uint = uint(statusPoll - heightPoll)
 	_ uint = uint(binWidth - statusPoll)
 	_ uint = uint(heightPoll - openTick)

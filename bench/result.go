@@ -90,6 +90,7 @@ type GeneratorResult struct {
 	Busy       int64            `json:"busy"`
 	PostErrors int64            `json:"post_errors"`
 	Resent     int64            `json:"resent"`
+	Retired    int64            `json:"retired"` // found committed by receipt, their block unseen
 	Shortfall  int64            `json:"shortfall"`
 	Overloaded int64            `json:"overloaded"`
 	Rejected   map[string]int64 `json:"rejected"` // by API error code
@@ -146,7 +147,7 @@ func (r *runner) finish(res *RunResult, base, end []procUsage) {
 	res.Generator = GeneratorResult{
 		Released: g.released.Load(), Posted: g.posted.Load(), Batches: g.batches.Load(),
 		Accepted: g.accepted.Load(), Busy: g.busy.Load(), PostErrors: g.postErrors.Load(),
-		Resent: g.resent.Load(), Shortfall: g.shortfall.Load(), Overloaded: g.overloaded.Load(),
+		Resent: g.resent.Load(), Retired: g.retired.Load(), Shortfall: g.shortfall.Load(), Overloaded: g.overloaded.Load(),
 		Rejected: r.rejectedCounts(), Samples: len(r.samples), SampleSkip: g.sampleSkips.Load(),
 	}
 	if end != nil {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,8 @@ type runner struct {
 	origin time.Time
 	bg     context.Context // lives for the whole run: samples, trackers
 	phase  atomic.Int32    // index of the phase submitting now
+	// draining is set between phases while earlier txs commit.
+	draining atomic.Bool
 
 	mu       sync.Mutex
 	inflight map[string]*flight
@@ -83,6 +86,7 @@ type genCounters struct {
 	busy        atomic.Int64 // 503/429 answers per tx: retried
 	postErrors  atomic.Int64 // batches that failed as a whole: retried
 	resent      atomic.Int64 // accepted txs re-posted after resendAfter
+	retired     atomic.Int64 // stale txs found committed in a block not observed
 	shortfall   atomic.Int64 // open loop: txs due with no ready account
 	overloaded  atomic.Int64 // open loop: txs due while every sender was busy
 	sampleSkips atomic.Int64 // samples skipped: too many in flight
@@ -160,8 +164,14 @@ func Run(ctx context.Context, cfg Config) (*RunResult, error) {
 	r.bg = bg
 	var bgWG sync.WaitGroup
 	r.origin = time.Now()
+	// The chain's height before any load is the tracker's starting point:
+	// every block above it is the run's.
+	obs, base, err := r.baseline(ctx)
+	if err != nil {
+		return nil, err
+	}
 	bgWG.Add(3)
-	go func() { defer bgWG.Done(); r.trackBlocks(bg) }()
+	go func() { defer bgWG.Done(); r.trackBlocks(bg, obs, base) }()
 	go func() { defer bgWG.Done(); r.pollStatus(bg) }()
 	go func() { defer bgWG.Done(); r.resendStale(bg) }()
 	stopProgress := r.startProgress(bg, &bgWG)
@@ -170,6 +180,9 @@ func Run(ctx context.Context, cfg Config) (*RunResult, error) {
 	var firstRate float64
 	for i, ph := range cfg.Phases {
 		if i > 0 {
+			if left := r.drain(ctx); left > 0 {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("phase %s started with %d txs of earlier phases still in flight after %v", ph.Name, left, drainMax))
+			}
 			signed, err := r.pool.ensure(ctx, r.signBudget(ph, firstRate), cfg.Sign)
 			if err != nil {
 				stopBG()
@@ -281,6 +294,21 @@ func (r *runner) runPhase(ctx context.Context, idx int, ph Phase, firstRate floa
 	r.mu.Unlock()
 	pr.TxPerSec = Rate(pr.CommittedTxs, ph.Duration)
 	return pr, nil
+}
+
+// drain waits until every tx in flight has committed (or drainMax
+// passes) and returns how many are still in flight.
+func (r *runner) drain(ctx context.Context) int {
+	r.draining.Store(true)
+	defer r.draining.Store(false)
+	deadline := time.Now().Add(drainMax)
+	for {
+		n := r.inflightLen()
+		if n == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			return n
+		}
+		pause(ctx, drainPoll)
+	}
 }
 
 // waitTrackerPass waits long enough for the block tracker to run one more

@@ -3,17 +3,38 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
-// trackBlocks follows the chain on one observer node: it polls the height
-// and fetches every new block, counting its txs at the time it is seen and
-// retiring their in-flight entries. When the observer fails three polls in
-// a row the next node takes over.
-func (r *runner) trackBlocks(ctx context.Context) {
-	obs, fails := 0, 0
-	var last uint64
-	started := false
+// baseline returns the first node that answers /v1/status and its height,
+// trying each node in turn for up to baselineWait.
+func (r *runner) baseline(ctx context.Context) (obs int, height uint64, err error) {
+	deadline := time.Now().Add(baselineWait)
+	for {
+		for i, a := range r.apis {
+			cctx, cancel := context.WithTimeout(ctx, statusPoll)
+			st, serr := a.status(cctx)
+			cancel()
+			if serr == nil {
+				return i, st.Height, nil
+			}
+			err = serr
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return 0, 0, fmt.Errorf("%w: no node answers /v1/status: %w", ErrNode, err)
+		}
+		pause(ctx, statusPoll)
+	}
+}
+
+// trackBlocks follows the chain on one observer node from height last: it
+// polls the height and fetches every new block, counting its txs at the
+// time it is seen and retiring their in-flight entries. When the observer
+// fails three polls in a row the next node takes over; a block no node
+// serves after a full round of them is skipped.
+func (r *runner) trackBlocks(ctx context.Context, obs int, last uint64) {
+	fails, missing := 0, 0
 	t := time.NewTicker(heightPoll)
 	defer t.Stop()
 	for {
@@ -22,42 +43,38 @@ func (r *runner) trackBlocks(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		err := r.trackOnce(ctx, obs, &last, &started)
+		err := r.trackOnce(ctx, obs, &last)
 		if err == nil {
-			fails = 0
+			fails, missing = 0, 0
 			continue
 		}
 		if ctx.Err() != nil {
 			return
 		}
 		fails++
+		if errors.Is(err, ErrNotFound) {
+			if missing++; missing > 3*len(r.apis) {
+				r.cfg.Logger.Warn("block tracker: no node serves a block; skipping it", "height", last+1)
+				last++
+				missing = 0
+			}
+		}
 		r.cfg.Logger.Debug("block tracker", "observer", obs, "err", err)
 		if fails >= 3 {
 			obs, fails = (obs+1)%len(r.apis), 0
-			r.cfg.Logger.Warn("block tracker: switching observer", "observer", obs, "err", err)
+			r.cfg.Logger.Info("block tracker: switching observer", "observer", obs, "err", err)
 		}
 	}
 }
 
-// trackOnce reads the observer's height and fetches blocks above *last.
-// The first call only records the height: blocks committed before the run
-// are not the run's.
-func (r *runner) trackOnce(ctx context.Context, obs int, last *uint64, started *bool) error {
+// trackOnce reads the observer's height and fetches the blocks above *last.
+func (r *runner) trackOnce(ctx context.Context, obs int, last *uint64) error {
 	st, err := r.apis[obs].status(ctx)
 	if err != nil {
 		return err
 	}
-	if !*started {
-		*last, *started = st.Height, true
-		return nil
-	}
 	for h := *last + 1; h <= st.Height; h++ {
 		blk, err := r.apis[obs].block(ctx, h)
-		if errors.Is(err, ErrNotFound) {
-			// Pruned or not yet served: count it empty rather than stall.
-			*last = h
-			continue
-		}
 		if err != nil {
 			return err
 		}
@@ -143,9 +160,10 @@ func (rt *roundTracker) observe(node int, mode string, st *statusReply) (Event, 
 	return Event{Kind: kind, Node: node, Round: round, Leader: st.Leader}, true
 }
 
-// resendStale re-posts, to the next node, accepted txs not committed within
-// resendAfter: a node may have lost them (crash, view change). Re-posting
-// the same signed bytes is safe: a tx commits at most once.
+// resendStale handles accepted txs not seen in a block within resendAfter.
+// One that has a receipt committed in a block the tracker missed (it was
+// posted again after a failed post, say): it is retired. Any other is
+// re-posted to the next node, which is safe: a tx commits at most once.
 func (r *runner) resendStale(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -156,24 +174,45 @@ func (r *runner) resendStale(ctx context.Context) {
 		case <-t.C:
 		}
 		now := time.Now()
-		byNode := make(map[int][]*Tx)
+		var stale []*flight
 		r.mu.Lock()
 		for _, fl := range r.inflight {
-			if now.Sub(fl.lastSent) < resendAfter {
-				continue
-			}
-			fl.node = (fl.node + 1) % len(r.apis)
-			fl.lastSent = now
-			if len(byNode[fl.node]) < BatchTxsMax {
-				byNode[fl.node] = append(byNode[fl.node], fl.it.tx)
+			if now.Sub(fl.lastSent) >= resendAfter && len(stale) < BatchTxsMax {
+				fl.lastSent = now
+				stale = append(stale, fl)
 			}
 		}
 		r.mu.Unlock()
+		byNode := make(map[int][]*Tx)
+		for _, fl := range stale {
+			if _, err := r.apis[0].receipt(ctx, fl.it.id, 0); err == nil {
+				r.retire(fl)
+				continue
+			}
+			r.mu.Lock()
+			fl.node = (fl.node + 1) % len(r.apis)
+			node := fl.node
+			r.mu.Unlock()
+			byNode[node] = append(byNode[node], fl.it.tx)
+		}
 		for node, txs := range byNode {
 			r.gen.resent.Add(int64(len(txs)))
 			if _, err := r.apis[node].postBatch(ctx, txs); err != nil {
 				r.cfg.Logger.Debug("resend failed", "node", node, "err", err)
 			}
 		}
+	}
+}
+
+// retire removes a committed flight whose block was not observed.
+func (r *runner) retire(fl *flight) {
+	r.mu.Lock()
+	_, ok := r.inflight[fl.it.id]
+	delete(r.inflight, fl.it.id)
+	r.mu.Unlock()
+	if ok {
+		r.gen.retired.Add(1)
+		r.pool.committed(fl.it.acct)
+		fl.w.release()
 	}
 }
