@@ -203,6 +203,8 @@ func (l *load) ackedTxs() []acked {
 // eventually polls cond every 100ms until it returns nil or d passes.
 func eventually(t *testing.T, d time.Duration, what string, cond func() error) {
 	t.Helper()
+	start := time.Now()
+	defer func() { t.Logf("%s: %v", what, time.Since(start).Round(time.Millisecond)) }()
 	deadline := time.Now().Add(d)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()

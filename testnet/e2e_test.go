@@ -1,6 +1,8 @@
 package testnet
 
 import (
+	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -12,7 +14,9 @@ import (
 func TestE2ETransfersAndFullRestart(t *testing.T) {
 	tn, c := startE2E(t, e2eOptions(t, 4))
 	l := newLoad(t, tn, c, 10)
+	start := time.Now()
 	l.run(ctxFor(t, 120*time.Second), 20)
+	t.Logf("200 transfers in %v", time.Since(start))
 	if got := l.count(); got != 200 {
 		t.Fatalf("%d acknowledged transfers, want 200", got)
 	}
@@ -89,6 +93,10 @@ func TestE2EPartitionAndCrash(t *testing.T) {
 		}
 		return nil
 	})
+
+	if tail, err := os.ReadFile(tn.LogPath(backup)); err != nil || !strings.Contains(string(tail), "state transfer") {
+		t.Errorf("the healed backup's log shows no state transfer (%v)", err)
+	}
 
 	// 2: kill the primary under load.
 	st, err := c.Status(ctx, 0)

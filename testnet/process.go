@@ -254,7 +254,17 @@ func (t *Testnet) logTail(i int) string {
 	off := max(st.Size()-logTailBytesMax, 0)
 	buf := make([]byte, st.Size()-off)
 	n, _ := f.ReadAt(buf, off)
-	lines := strings.Split(strings.TrimRight(string(buf[:n]), "\n"), "\n")
+	text := string(buf[:n])
+	// A Go panic's message comes before its long stack trace: quote from
+	// there rather than the end of the trace.
+	for _, mark := range []string{"\npanic: ", "\nfatal error: "} {
+		if k := strings.LastIndex(text, mark); k >= 0 {
+			text = text[k+1:]
+			lines := strings.Split(text, "\n")
+			return strings.Join(lines[:min(len(lines), logTailLines)], "\n")
+		}
+	}
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
 	if len(lines) > logTailLines {
 		lines = lines[len(lines)-logTailLines:]
 	}
