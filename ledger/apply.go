@@ -128,9 +128,11 @@ func (s *Store) commit(c engine.Committed, ex *execution) (*Block, error) {
 			return nil, err
 		}
 	}
-	for i, enc := range ex.encoded {
-		buf = receiptElem(buf, enc)
+	if len(ex.encoded) > 0 {
+		buf = receiptsElem(buf, c.Height, ex.encoded)
 		lanes.add(s.x.expand(buf))
+	}
+	for i, enc := range ex.encoded {
 		if err := batch.Set(receiptKey(ex.receipts[i].TxHash), enc); err != nil {
 			return nil, err
 		}

@@ -23,11 +23,14 @@ import (
 // The elements are:
 //
 //   - each account that is not all zero: "a" || address || balance || nonce
-//   - each receipt: "r" || Receipt.Encode()
+//   - the receipts of each block that has any: "r" || height ||
+//     SHA-256(the block's receipts in index order, each length-prefixed)
 //
 // Receipts are state because execution reads them (a tx whose hash already
 // has a receipt is skipped), so a replica restored from a snapshot must hold
-// the same set to execute the next blocks identically.
+// the same set to execute the next blocks identically. Committing them one
+// element per block rather than per receipt saves a third of the
+// expansions of a typical block.
 //
 // An element is expanded with AES-256 in counter mode (zero IV, zero
 // plaintext) keyed by SHA-256 of a domain label and the element: a PRG
@@ -148,8 +151,17 @@ func accountElem(buf []byte, a crypto.Address, acc Account) []byte {
 	return binary.BigEndian.AppendUint64(buf, acc.Nonce)
 }
 
-// receiptElem returns the LtHash element of an encoded receipt.
-func receiptElem(buf []byte, enc []byte) []byte {
+// receiptsElem returns the LtHash element of the receipts of the block at
+// height, given as their encodings in index order.
+func receiptsElem(buf []byte, height uint64, encs [][]byte) []byte {
+	d := sha256.New()
+	var n [4]byte
+	for _, enc := range encs {
+		binary.BigEndian.PutUint32(n[:], uint32(len(enc)))
+		d.Write(n[:])
+		d.Write(enc)
+	}
 	buf = append(buf[:0], 'r')
-	return append(buf, enc...)
+	buf = binary.BigEndian.AppendUint64(buf, height)
+	return d.Sum(buf)
 }

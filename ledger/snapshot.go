@@ -2,8 +2,10 @@ package ledger
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/bftledger/bftledger/crypto"
 	"github.com/bftledger/bftledger/internal/wire"
@@ -19,7 +21,7 @@ type SnapshotData struct {
 	Height   uint64
 	Block    *Block          // the block at Height; nil at height 0
 	Accounts []SnapshotEntry // every non-zero account, by ascending address
-	Receipts []*Receipt      // every receipt, by ascending tx hash
+	Receipts []*Receipt      // every receipt, by ascending (height, index)
 }
 
 // SnapshotEntry is one account in a snapshot.
@@ -59,8 +61,8 @@ func (sd *SnapshotData) Encode() []byte {
 
 // DecodeSnapshot parses snapshot data strictly: canonical encoding, a block
 // present exactly when the height is positive and at that height, accounts
-// non-zero and strictly ascending, receipts strictly ascending and no later
-// than the height. It does not check the app hash; Store.Restore does. An
+// non-zero and strictly ascending by address, receipts strictly ascending by
+// (height, index) and no later than the height. It does not check the app hash; Store.Restore does. An
 // engine may use it to check Block.Proof before restoring.
 func DecodeSnapshot(b []byte) (*SnapshotData, error) {
 	sd, err := decodeSnapshot(b)
@@ -113,8 +115,8 @@ func decodeSnapshot(b []byte) (*SnapshotData, error) {
 		if r.Height == 0 || r.Height > sd.Height {
 			return nil, fmt.Errorf("receipt %s at height %d in a snapshot at %d", r.TxHash, r.Height, sd.Height)
 		}
-		if i > 0 && bytes.Compare(sd.Receipts[i-1].TxHash[:], r.TxHash[:]) >= 0 {
-			return nil, fmt.Errorf("receipt %s out of order", r.TxHash)
+		if i > 0 && !receiptBefore(sd.Receipts[i-1], r) {
+			return nil, fmt.Errorf("receipt %s (height %d, index %d) out of order", r.TxHash, r.Height, r.Index)
 		}
 		sd.Receipts = append(sd.Receipts, r)
 	}
@@ -176,6 +178,9 @@ func (s *Store) Snapshot() (uint64, []byte, []byte, error) {
 	if err != nil {
 		return 0, nil, nil, fmt.Errorf("ledger: snapshot: %w", err)
 	}
+	slices.SortFunc(sd.Receipts, func(a, b *Receipt) int {
+		return cmp.Or(cmp.Compare(a.Height, b.Height), cmp.Compare(a.Index, b.Index))
+	})
 	appHash := s.lanes.appHash(s.chainID, height)
 	return height, appHash[:], sd.Encode(), nil
 }
@@ -243,9 +248,15 @@ func (s *Store) verifySnapshot(sd *SnapshotData, appHash []byte) (*ltHash, error
 	if want := s.genesis.TotalSupply(); supply != want {
 		return nil, fmt.Errorf("total supply %d, genesis has %d", supply, want)
 	}
-	for _, r := range sd.Receipts {
-		buf = receiptElem(buf, r.Encode())
-		lanes.add(s.x.expand(buf))
+	// Receipts come grouped by height, in index order: one element each.
+	var encs [][]byte
+	for i, r := range sd.Receipts {
+		encs = append(encs, r.Encode())
+		if i+1 == len(sd.Receipts) || sd.Receipts[i+1].Height != r.Height {
+			buf = receiptsElem(buf, r.Height, encs)
+			lanes.add(s.x.expand(buf))
+			encs = encs[:0]
+		}
 	}
 	if got := lanes.appHash(s.chainID, sd.Height); !bytes.Equal(got[:], appHash) {
 		return nil, fmt.Errorf("state sums to app hash %s, want %x", got, appHash)
@@ -318,4 +329,9 @@ func (s *Store) replaceState(sd *SnapshotData, lanes *ltHash) error {
 	clear(s.cache)
 	s.height.Store(sd.Height)
 	return nil
+}
+
+// receiptBefore reports whether a precedes b in snapshot order.
+func receiptBefore(a, b *Receipt) bool {
+	return a.Height < b.Height || a.Height == b.Height && a.Index < b.Index
 }

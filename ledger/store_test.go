@@ -214,6 +214,14 @@ func TestRestoreRejects(t *testing.T) {
 		{"unsorted", h, appHash, reencode(func(sd *SnapshotData) {
 			sd.Accounts[0], sd.Accounts[1] = sd.Accounts[1], sd.Accounts[0]
 		}), ErrBadSnapshot},
+		{"receipts unsorted", h, appHash, reencode(func(sd *SnapshotData) {
+			sd.Receipts[0], sd.Receipts[1] = sd.Receipts[1], sd.Receipts[0]
+		}), ErrBadSnapshot},
+		{"receipt moved to another block", h, appHash, reencode(func(sd *SnapshotData) {
+			last := sd.Receipts[len(sd.Receipts)-1]
+			last.Index += 100
+			last.Height = h
+		}), ErrBadSnapshot},
 		{"no block", h, appHash, reencode(func(sd *SnapshotData) { sd.Block = nil }), ErrBadSnapshot},
 		{"other chain", h, appHash, reencode(func(sd *SnapshotData) { sd.ChainID = "other" }), ErrWrongChain},
 	}
