@@ -21,6 +21,7 @@ const (
 	KindLiveness     = "liveness"            // pending txs did not commit after the network healed
 	KindApply        = "apply"               // the state machine refused a committed batch
 	KindReplicaError = "replica"             // a replica failed in a way it never should (restart error)
+	KindPanic        = "panic"               // a replica panicked
 )
 
 // Violation is one broken invariant.

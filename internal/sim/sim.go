@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"math/rand/v2"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -178,7 +179,18 @@ func New(cfg Config) (*Sim, error) {
 // then be in every honest replica's history (KindCatchUp). While laggards
 // catch up, clients keep a trickle of new txs going, as live traffic would,
 // so that checkpoints move on past them.
-func (s *Sim) Run() *Result {
+//
+// A panic inside a replica (an engine's assertion) ends the run with a
+// KindPanic violation carrying the stack, so one bad seed does not hide the
+// others.
+func (s *Sim) Run() (res *Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.check.violations = append(s.check.violations, Violation{Kind: KindPanic, Tick: s.tick,
+				Detail: fmt.Sprintf("%v\n%s", p, debug.Stack())})
+			res = s.result(0)
+		}
+	}()
 	for i := 0; i < s.cfg.SafetyTicks && !s.stopped(); i++ {
 		s.step()
 	}
