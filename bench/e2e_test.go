@@ -26,7 +26,8 @@ func TestBenchE2E(t *testing.T) {
 	}
 	out := filepath.Join(dir, "report")
 	cmd := exec.CommandContext(ctx, bin, "bench", "--consensus", "pbft", "--nodes", "4",
-		"--duration", "3s", "--warmup", "1s", "--accounts", "512", "--max-rate", "8000", "--out", out, "--keep")
+		"--duration", "3s", "--warmup", "1s", "--accounts", "512", "--clients", "2", "--batch", "200",
+		"--max-rate", "8000", "--out", out, "--keep")
 	// On timeout, interrupt the bench so it stops its nodes, rather than
 	// killing it and leaving them running.
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
