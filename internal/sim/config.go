@@ -40,7 +40,8 @@ type Config struct {
 	// replica crashes (at most MaxDown at once) and restarts from its
 	// persisted records between MinDownTicks and MaxDownTicks later.
 	// TornCrashPercent of crashes hit in the middle of a Ready: after
-	// persisting, before its messages or batches go anywhere.
+	// persisting, either before its messages go out or after, but always
+	// before its committed batches are applied.
 	CrashPerMille    int
 	MaxDown          int
 	MinDownTicks     int

@@ -32,8 +32,9 @@
 //     pending ones periodically) while the network misbehaves, partitions
 //     come and go (two halves, an isolated primary, one-way links), and
 //     honest replicas crash — cleanly, or torn in the middle of a Ready
-//     after persisting but before sending — and restart from their records
-//     and their state machine's applied height.
+//     after persisting (before or after sending, always before applying) —
+//     and restart from their records and their state machine's applied
+//     height.
 //   - Liveness: the network heals (no loss, short delays, no partitions),
 //     crashed replicas restart, Byzantine ones stay Byzantine; every tx
 //     any client submitted must then be in every honest replica's history

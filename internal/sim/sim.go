@@ -17,6 +17,7 @@ import (
 const (
 	crashNone         = iota
 	crashAfterPersist // mid-Ready: records durable, messages and batches lost
+	crashAfterSend    // mid-Ready: records durable, messages sent, batches not applied
 )
 
 // node is the simulator's view of one replica: the engine instance (nil
@@ -323,6 +324,10 @@ func (s *Sim) drain(nd *node) {
 				s.net.send(nd.id, m.To, m.Data)
 			}
 		}
+		if nd.crashAt == crashAfterSend {
+			s.crash(nd, "torn: after persist and send, before apply")
+			return
+		}
 		for _, c := range rd.Committed {
 			s.apply(nd, c)
 		}
@@ -481,7 +486,7 @@ func (s *Sim) crashOne() {
 	}
 	nd := live[s.rng.IntN(len(live))]
 	if s.rng.IntN(100) < s.cfg.TornCrashPercent {
-		nd.crashAt = crashAfterPersist
+		nd.crashAt = crashAfterPersist + s.rng.IntN(2)
 		return
 	}
 	s.crash(nd, "clean")
