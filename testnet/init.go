@@ -10,11 +10,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/bftledger/bftledger/crypto"
 	"github.com/bftledger/bftledger/ledger"
 	"github.com/bftledger/bftledger/node"
+	"github.com/bftledger/bftledger/pbft/byzantine"
 )
 
 // Options configure Init. Zero optional fields take the documented default.
@@ -85,8 +88,8 @@ func (o *Options) validate() error {
 		if i < 0 || i >= o.Nodes {
 			return fmt.Errorf("%w: byzantine node %d: want 0..%d", ErrOptions, i, o.Nodes-1)
 		}
-		if b == "" {
-			return fmt.Errorf("%w: byzantine node %d: empty behaviour", ErrOptions, i)
+		if !slices.Contains(byzantine.Behaviours, b) {
+			return fmt.Errorf("%w: byzantine node %d: behaviour %q, want one of %s", ErrOptions, i, b, strings.Join(byzantine.Behaviours, ", "))
 		}
 		if o.Consensus != "pbft" {
 			return fmt.Errorf("%w: byzantine behaviours need pbft consensus", ErrOptions)

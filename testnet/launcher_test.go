@@ -113,6 +113,7 @@ func TestInitRefuses(t *testing.T) {
 		{"ports overflow", func(o *Options) { o.BasePort = 65530 }, ErrOptions},
 		{"byzantine index", func(o *Options) { o.Byzantine = map[int]string{4: "silent"} }, ErrOptions},
 		{"byzantine empty", func(o *Options) { o.Byzantine = map[int]string{0: ""} }, ErrOptions},
+		{"byzantine unknown", func(o *Options) { o.Byzantine = map[int]string{0: "sneaky"} }, ErrOptions},
 		{"byzantine raft", func(o *Options) { o.Consensus = "raft"; o.Byzantine = map[int]string{0: "silent"} }, ErrOptions},
 		{"backend", func(o *Options) { o.Backend = "rocksdb" }, ErrOptions},
 		{"chain id", func(o *Options) { o.ChainID = "a b" }, ErrOptions},
