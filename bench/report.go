@@ -230,11 +230,11 @@ func ReadReport(path string) (*Report, error) {
 // one per node, then the comparison and the targets.
 func (rep *Report) WriteTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "run\tphase\tloop\toffered\tcommitted tx/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tsamples\tnode CPU µs/tx\t")
+	fmt.Fprintln(tw, "run\tphase\tloop\toffered\tcommitted tx/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tsamples\ttxs/block\tnode CPU µs/tx\t")
 	for _, r := range rep.Runs {
 		for _, p := range r.Phases {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%.1f\t\n",
-				r.Label, p.Name, p.Loop, offered(p), p.TxPerSec, p.Latency.P50, p.Latency.P90, p.Latency.P99, p.Latency.Max, p.Latency.Samples, p.NodeCPUPerTxMicros)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%.1f\t%.1f\t\n",
+				r.Label, p.Name, p.Loop, offered(p), p.TxPerSec, p.Latency.P50, p.Latency.P90, p.Latency.P99, p.Latency.Max, p.Latency.Samples, p.TxsPerBlock, p.NodeCPUPerTxMicros)
 		}
 	}
 	tw.Flush()
@@ -298,12 +298,12 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 		fmt.Fprintf(w, "## %s\n\n", r.Label)
 		fmt.Fprintf(w, "%d nodes (f = %d, %d receipts needed), %d accounts, batches of %d txs, latency sampled every %d txs, %d transfers pre-signed.\n\n",
 			r.Nodes, r.F, r.ReceiptsNeeded, r.Accounts, r.BatchTxs, r.SampleEvery, r.PresignTxs)
-		fmt.Fprintln(w, "| phase | loop | offered | window s | committed tx/s | p50 ms | p90 ms | p99 ms | max ms | samples | commit p50 ms | commit p99 ms | node CPU µs/tx |")
-		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+		fmt.Fprintln(w, "| phase | loop | offered | window s | committed tx/s | p50 ms | p90 ms | p99 ms | max ms | samples | commit p50 ms | commit p99 ms | txs/block | node CPU µs/tx |")
+		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 		for _, p := range r.Phases {
-			fmt.Fprintf(w, "| %s | %s | %s | %.1f | %.0f | %.2f | %.2f | %.2f | %.2f | %d | %.2f | %.2f | %.1f |\n",
+			fmt.Fprintf(w, "| %s | %s | %s | %.1f | %.0f | %.2f | %.2f | %.2f | %.2f | %d | %.2f | %.2f | %.1f | %.1f |\n",
 				p.Name, p.Loop, offered(p), p.DurationSeconds, p.TxPerSec, p.Latency.P50, p.Latency.P90, p.Latency.P99, p.Latency.Max,
-				p.Latency.Samples, p.CommitLatency.P50, p.CommitLatency.P99, p.NodeCPUPerTxMicros)
+				p.Latency.Samples, p.CommitLatency.P50, p.CommitLatency.P99, p.TxsPerBlock, p.NodeCPUPerTxMicros)
 		}
 		fmt.Fprintln(w, "\n| node | pid | peak RSS MiB | CPU s | height | view/term | role | view changes |")
 		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")

@@ -45,6 +45,8 @@ type PhaseResult struct {
 
 	CommittedTxs int     `json:"committed_txs"` // txs in blocks observed inside the window
 	TxPerSec     float64 `json:"tx_s"`
+	Blocks       int     `json:"blocks"`        // blocks observed inside the window
+	TxsPerBlock  float64 `json:"txs_per_block"` // mean; small blocks under load mean the engine, not the CPU, is the limit
 
 	// Latency is from a tx's release to the ReceiptsNeeded-th matching
 	// signed receipt, over the sampled txs released inside the window.

@@ -116,6 +116,9 @@ func checkRunInvariants(t *testing.T, chain *fakeChain, res *RunResult) {
 	window := 0
 	for _, p := range res.Phases {
 		window += p.CommittedTxs
+		if p.CommittedTxs > 0 && (p.Blocks == 0 || p.TxsPerBlock < 1 || p.TxsPerBlock > float64(p.CommittedTxs)) {
+			t.Errorf("phase %s: %d txs in %d blocks (%v per block)", p.Name, p.CommittedTxs, p.Blocks, p.TxsPerBlock)
+		}
 		if p.Latency.Samples > 0 && (p.Latency.P50 <= 0 || p.Latency.P50 > p.Latency.P90 || p.Latency.P90 > p.Latency.P99 || p.Latency.P99 > p.Latency.Max) {
 			t.Errorf("phase %s: latency %+v not ordered", p.Name, p.Latency)
 		}

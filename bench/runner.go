@@ -291,7 +291,11 @@ func (r *runner) runPhase(ctx context.Context, idx int, ph Phase, firstRate floa
 	r.waitTrackerPass(ctx)
 	r.mu.Lock()
 	pr.CommittedTxs = CountWindow(r.points, r.since(winStart), r.since(winEnd))
+	pr.Blocks = countBlocks(r.points, r.since(winStart), r.since(winEnd))
 	r.mu.Unlock()
+	if pr.Blocks > 0 {
+		pr.TxsPerBlock = round2(float64(pr.CommittedTxs) / float64(pr.Blocks))
+	}
 	pr.TxPerSec = Rate(pr.CommittedTxs, ph.Duration)
 	return pr, nil
 }

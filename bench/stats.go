@@ -105,6 +105,17 @@ func CountWindow(points []Point, from, to time.Duration) int {
 	return total
 }
 
+// countBlocks counts the points (one per block) with from <= T < to.
+func countBlocks(points []Point, from, to time.Duration) int {
+	n := 0
+	for _, p := range points {
+		if p.T >= from && p.T < to {
+			n++
+		}
+	}
+	return n
+}
+
 // Rate returns count per second over d, rounded to 0.1; 0 for d <= 0.
 func Rate(count int, d time.Duration) float64 {
 	if d <= 0 {
