@@ -62,6 +62,10 @@ type Config struct {
 	LivenessTicks  int
 	HealDelayTicks int
 
+	// MaxViolations stops the run after this many violations (0:
+	// maxViolations). A soak that only needs to know which seeds fail uses 1.
+	MaxViolations int
+
 	Logger *slog.Logger // nil: discard
 	// Rand, if set, is the source of the run's random choices (Swarm passes
 	// on the generator it derived the config from). Nil means
@@ -96,6 +100,8 @@ func (c *Config) Validate() error {
 		return bad("down ticks %d..%d", c.MinDownTicks, c.MaxDownTicks)
 	case c.MinPartitionTicks < 1 || c.MaxPartitionTicks < c.MinPartitionTicks:
 		return bad("partition ticks %d..%d", c.MinPartitionTicks, c.MaxPartitionTicks)
+	case c.MaxViolations < 0 || c.MaxViolations > maxViolations:
+		return bad("max violations %d, want 0..%d", c.MaxViolations, maxViolations)
 	case c.HealDelayTicks < 0 || c.HealDelayTicks > maxDelayTicks:
 		return bad("heal delay %d, want 0..%d", c.HealDelayTicks, maxDelayTicks)
 	}

@@ -159,6 +159,9 @@ func New(cfg Config) (*Sim, error) {
 		honest[i] = !slices.Contains(cfg.Byzantine, i)
 	}
 	s.check = newChecker(cfg.N, cfg.F(), honest, cfg.Engine.VerifyProof)
+	if cfg.MaxViolations > 0 {
+		s.check.maxViolations = cfg.MaxViolations
+	}
 	for id := 0; id < cfg.N; id++ {
 		m, err := app.NewMachine(id)
 		if err != nil {

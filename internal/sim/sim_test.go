@@ -22,6 +22,7 @@ var (
 	flagBehaviour = flag.String("behaviour", "", "force this Byzantine behaviour on every seed")
 	flagSimLog    = flag.Bool("simlog", false, "print the replicas' debug log (use with -seed)")
 	flagIgnore    = flag.String("ignore", "", "comma-separated violation kinds that do not fail a seed (triage only)")
+	flagFirstOnly = flag.Bool("first-violation", false, "stop each seed at its first violation (fast soaks)")
 )
 
 // defaultSeeds is how many seeds `go test ./internal/sim` runs.
@@ -105,6 +106,9 @@ func runSeed(t *testing.T, seed uint64, cov *coverage) {
 	cfg, err := Swarm(seed, SwarmOptions{Behaviour: *flagBehaviour, Logger: logger})
 	if err != nil {
 		t.Fatalf("seed %d: %v", seed, err)
+	}
+	if *flagFirstOnly {
+		cfg.MaxViolations = 1
 	}
 	desc := Describe(cfg)
 	if e, ok := cfg.Engine.(*PBFT); ok {
