@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"errors"
+	"sync"
 	"testing"
 
 	dbm "github.com/cometbft/cometbft-db"
@@ -266,5 +267,95 @@ func TestRestoreGenesisSnapshot(t *testing.T) {
 	blk, _ := applyRaw(t, dst)
 	if blk.PrevHash != g.Hash() {
 		t.Fatal("block 1 after restoring genesis does not link to genesis")
+	}
+}
+
+// TestRestoreOnDisk restores a snapshot into stores on both disk backends
+// over local history, reopens them and continues.
+func TestRestoreOnDisk(t *testing.T) {
+	g := testGenesis(t, 4, 1000)
+	src := newMemStore(t, g)
+	someBlocks(t, src, 5)
+	h, ah, data, err := src.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, backend := range []string{BackendGoLevelDB, BackendPebble} {
+		t.Run(backend, func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := Open(dir, backend, g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			someBlocks(t, s, 2)
+			if err := s.Restore(h, ah, data); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			s, err = Open(dir, backend, g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if s.Height() != h || mustBlock(t, s, h).Hash() != mustBlock(t, src, h).Hash() {
+				t.Fatalf("reopened at %d", s.Height())
+			}
+			_, ah2, data2, _ := s.Snapshot()
+			if !bytes.Equal(ah2, ah) || !bytes.Equal(data2, data) {
+				t.Fatal("restored state differs after reopen")
+			}
+			checkSupply(t, s)
+		})
+	}
+}
+
+// TestQueriesDuringApply runs readers against a store while blocks are
+// applied (the race detector checks the store's synchronisation), and
+// checks that every height a reader sees has its block.
+func TestQueriesDuringApply(t *testing.T) {
+	g := testGenesis(t, 4, 1000)
+	s := newMemStore(t, g)
+	addr := testKey(t, 0).Address()
+	done := make(chan struct{})
+	errs := make(chan error, 3)
+	var wg sync.WaitGroup
+	stop := sync.OnceFunc(func() { close(done); wg.Wait() })
+	defer stop() // also when someBlocks fails the test
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				h := s.Height()
+				if h == 0 {
+					continue
+				}
+				if _, err := s.Block(h); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := s.AppHash(h); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := s.Account(addr); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	someBlocks(t, s, 20)
+	stop()
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
