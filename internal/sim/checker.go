@@ -31,6 +31,7 @@ type Violation struct {
 	Detail string
 }
 
+// String formats v for reports.
 func (v Violation) String() string { return fmt.Sprintf("tick %d: %s: %s", v.Tick, v.Kind, v.Detail) }
 
 // delivery is what a replica committed at one height.

@@ -102,12 +102,24 @@ func Swarm(seed uint64, o SwarmOptions) (Config, error) {
 	}
 	cfg.Engine = eng
 
-	byz := rng.IntN(f + 1)
-	first := o.Behaviour
+	ids, err := assignByzantine(seed, o.Behaviour, rng, n, app, eng)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Byzantine = ids
+	return cfg, nil
+}
+
+// assignByzantine picks 0..f faulty replicas and their behaviours. The
+// first one's behaviour is forced, or cycles with the seed (and then two
+// seeds in three have at least one faulty replica).
+func assignByzantine(seed uint64, forced string, rng *rand.Rand, n int, app App, eng *PBFT) ([]int, error) {
+	byz := rng.IntN((n-1)/3 + 1)
+	first := forced
 	if first == "" {
 		first = byzantine.Behaviours[seed%uint64(len(byzantine.Behaviours))]
 		if byz == 0 && seed%3 != 0 {
-			byz = 1 // two seeds in three exercise a behaviour
+			byz = 1
 		}
 	} else {
 		byz = max(byz, 1)
@@ -121,12 +133,11 @@ func Swarm(seed uint64, o SwarmOptions) (Config, error) {
 		}
 		b, err := newBehaviour(name, app, ids)
 		if err != nil {
-			return cfg, err
+			return nil, err
 		}
 		eng.Byzantine[id] = b
 	}
-	cfg.Byzantine = ids
-	return cfg, nil
+	return ids, nil
 }
 
 // newBehaviour builds a behaviour set up for the simulation: equivocators
