@@ -24,7 +24,9 @@ type Engine struct {
 	rn   *etcdraft.RawNode
 	st   *store
 	pool *pool
-	cs   *pb.ConfState // current configuration, recorded in our snapshots
+	// recent filters txs a leader need not order again.
+	recent *recentTxs
+	cs     *pb.ConfState // current configuration, recorded in our snapshots
 
 	// height is the last block height handed out in Committed (or
 	// restored from a snapshot); the next data entry becomes height+1.
@@ -101,11 +103,12 @@ func New(cfg Config) (*Engine, error) {
 	}
 	log = log.With("node", cfg.ID)
 	e := &Engine{
-		cfg:  cfg,
-		log:  log,
-		id:   uint64(cfg.ID) + 1,
-		pool: newPool(&cfg, uint64(reproposeElections*2*cfg.ElectionTicks)),
-		cs:   &pb.ConfState{},
+		cfg:    cfg,
+		log:    log,
+		id:     uint64(cfg.ID) + 1,
+		pool:   newPool(&cfg, uint64(reproposeElections*2*cfg.ElectionTicks)),
+		recent: newRecentTxs(),
+		cs:     &pb.ConfState{},
 	}
 	for i := 1; i <= cfg.N; i++ {
 		e.cs.Voters = append(e.cs.Voters, uint64(i))
@@ -220,10 +223,58 @@ func (e *Engine) Step(msg any) error {
 	if !ok {
 		return ErrNotDecoded
 	}
+	var appended []crypto.Hash
+	var term uint64
+	if in.m.GetType() == pb.MsgProp {
+		var keep bool
+		if keep, appended, term = e.filterProposal(in.m); !keep {
+			return nil // every tx in it is already ordered
+		}
+	}
 	if err := e.rn.Step(in.m); err != nil {
 		return fmt.Errorf("raft: step %v from %d: %w", in.m.GetType(), in.m.GetFrom()-1, err)
 	}
+	for _, h := range appended {
+		e.recent.appended(h, term)
+	}
 	return nil
+}
+
+// filterProposal, on a leader, removes from a forwarded proposal the txs
+// it knows are committed or already appended in its term. It reports
+// whether anything is left to step, and the hashes of the txs left, which
+// the caller records as appended in term once raft took them.
+func (e *Engine) filterProposal(m *pb.Message) (keep bool, hashes []crypto.Hash, term uint64) {
+	bs := e.rn.BasicStatus()
+	if bs.RaftState != etcdraft.StateLeader {
+		return true, nil, 0 // raft forwards it, or drops it
+	}
+	term = bs.HardState.GetTerm()
+	ents := m.Entries[:0]
+	for _, ent := range m.Entries {
+		b, err := decodeBatch(ent.GetData(), e.cfg.N)
+		if err != nil {
+			continue // Decode checked it
+		}
+		left := b.txs[:0]
+		for _, tx := range b.txs {
+			h := crypto.Sum(tx)
+			if seen, _ := e.recent.seen(h, term); !seen {
+				left = append(left, tx)
+				hashes = append(hashes, h)
+			}
+		}
+		switch {
+		case len(left) == 0:
+			continue
+		case len(left) < len(b.txs):
+			ent = &pb.Entry{Data: encodeBatch(b.proposer, left)}
+		}
+		ents = append(ents, ent)
+	}
+	clear(m.Entries[len(ents):])
+	m.Entries = ents
+	return len(ents) > 0, hashes, term
 }
 
 // Propose accepts a tx that passed admission into the pending pool; the
@@ -257,23 +308,47 @@ func (e *Engine) Propose(tx []byte) error {
 
 // proposeBatches cuts and proposes batches while the pool says so. A batch
 // raft refuses (no leader, too much uncommitted) goes back to the queue.
+// Txs known committed leave the pool; a leader leaves out txs it already
+// appended in its term (they stay pending until seen committed).
 func (e *Engine) proposeBatches() {
 	if !e.pool.shouldCut() {
 		return
 	}
-	lead := e.leader()
+	bs := e.rn.BasicStatus()
+	lead, term := bs.Lead, bs.HardState.GetTerm()
+	if bs.RaftState != etcdraft.StateLeader {
+		term = 0 // only a leader's own appends count
+	}
 	for lead != etcdraft.None && e.pool.shouldCut() {
 		b := e.pool.cut()
 		if len(b.txs) == 0 {
 			return
 		}
-		data := encodeBatch(uint32(lead-1), b.data())
-		if err := e.rn.Propose(data); err != nil {
-			e.log.Debug("proposal refused", "txs", len(b.txs), "err", err)
-			e.pool.requeue(b)
-			return
+		txs := make([][]byte, 0, len(b.txs))
+		for _, ptx := range b.txs {
+			seen, committed := e.recent.seen(ptx.hash, term)
+			switch {
+			case committed:
+				ptx.batch = b
+				e.pool.committed(ptx.hash)
+			case seen && term != 0:
+			default:
+				txs = append(txs, ptx.tx)
+			}
+		}
+		if len(txs) > 0 {
+			if err := e.rn.Propose(encodeBatch(uint32(lead-1), txs)); err != nil {
+				e.log.Debug("proposal refused", "txs", len(b.txs), "err", err)
+				e.pool.requeue(b)
+				return
+			}
 		}
 		e.pool.sent(b)
+		if term != 0 {
+			for _, ptx := range b.txs {
+				e.recent.appended(ptx.hash, term)
+			}
+		}
 	}
 }
 
@@ -452,11 +527,11 @@ func (e *Engine) Advance(rd engine.Ready) {
 		// makes the leader send it again.
 		e.rn.ReportSnapshot(to, etcdraft.SnapshotFinish)
 	}
-	if e.pool.len() > 0 {
-		for _, c := range rs.out.Committed {
-			for _, tx := range c.Txs {
-				e.pool.committed(crypto.Sum(tx))
-			}
+	for _, c := range rs.out.Committed {
+		for _, tx := range c.Txs {
+			h := crypto.Sum(tx)
+			e.recent.committed(h)
+			e.pool.committed(h)
 		}
 	}
 	e.collectReads(rs.raw.ReadStates)

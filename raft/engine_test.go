@@ -438,3 +438,32 @@ func TestFailingSnapshotIsRetriedOncePerInterval(t *testing.T) {
 		return c.committedAll(txs) && c.nodes[lead].e.Status().StableCheckpoint > 0
 	})
 }
+
+// Clients that submit a tx to every node make every node propose it; the
+// leader orders it once.
+func TestSubmitToAllOrdersOnce(t *testing.T) {
+	c := newCluster(t, 3, 11)
+	c.waitLeader()
+	var txs [][]byte
+	for i := range 200 {
+		txs = append(txs, testTx(i))
+		for n := range c.nodes {
+			c.propose((i+n)%3, txs[i])
+		}
+		if i%5 == 0 {
+			c.round()
+		}
+	}
+	c.runUntil(200, "commits", func() bool { return c.committedAll(txs) && c.sameHeight() })
+	c.checkAgreement()
+	for i, nd := range c.nodes {
+		for _, tx := range txs {
+			if n := nd.ledger.txs[crypto.Sum(tx)]; n != 1 {
+				t.Fatalf("node %d: %s ordered %d times", i, tx, n)
+			}
+		}
+		if p := nd.e.Status().PendingTxs; p != 0 {
+			t.Fatalf("node %d: %d txs still pending", i, p)
+		}
+	}
+}

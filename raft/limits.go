@@ -87,6 +87,10 @@ const (
 	// applies a tx hash at most once.
 	reproposeElections = 2
 
+	// recentTxsMax bounds the tx hashes a node remembers to keep a leader
+	// from ordering a tx twice (32 bytes each plus the map: a few MiB).
+	recentTxsMax = 1 << 16
+
 	// proofBytes is the encoded commit proof: version, term, index.
 	proofBytes = 1 + 8 + 8
 )
@@ -106,4 +110,5 @@ const (
 	_ uint   = electionTicksMax - heartbeatTicksMin
 	_ uint   = inflightBatchesMax - 1
 	_ uint   = reproposeElections - 1
+	_ uint   = recentTxsMax - BatchTxsMax // holds at least a whole batch
 )

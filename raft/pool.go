@@ -193,14 +193,18 @@ func (p *pool) sent(b *proposed) {
 // queue, in order.
 func (p *pool) requeue(b *proposed) {
 	q := make([]*pendingTx, 0, len(b.txs)+len(p.queue))
-	q = append(q, b.txs...)
-	q = append(q, p.queue...)
-	p.queue = q
+	wasEmpty := p.queued == 0
 	for _, ptx := range b.txs {
+		if ptx.done {
+			continue
+		}
+		ptx.batch = nil
+		q = append(q, ptx)
 		p.queued++
 		p.bytes += len(ptx.tx)
 	}
-	if p.queued == len(b.txs) {
+	p.queue = append(q, p.queue...)
+	if wasEmpty {
 		p.oldest = b.tick
 	}
 }
