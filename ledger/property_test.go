@@ -15,10 +15,13 @@ import (
 // transfers (bad nonces, overdrafts, zero amounts, other chains, garbage,
 // replays, duplicates) to two independent stores, and halfway through
 // restores a third from a snapshot of the first. After every block: the
-// three agree on the block hash and app hash, the supply is the genesis
-// supply, no balance exceeds it (none wrapped below zero), and each
+// three agree on the block hash and app hash; the receipts and accounts are
+// those of a naive model executor (model_test.go); the supply is the
+// genesis supply, no balance exceeds it (none wrapped below zero), and each
 // (sender, nonce) has been applied at most once, exactly as often as the
 // sender's nonce says.
+//
+// For a longer soak: go test -run TestPropertyRandomBatches -rapid.checks=20000 ./ledger
 func TestPropertyRandomBatches(t *testing.T) {
 	const nkeys = 5
 	keys := make([]*crypto.Ed25519Signer, nkeys)
@@ -45,6 +48,7 @@ func TestPropertyRandomBatches(t *testing.T) {
 			}
 		}()
 		applied := map[[2]uint64]int{} // (sender index, nonce) -> OK receipts
+		ref := newModel(g)
 		var history [][]byte
 		blocks := rapid.IntRange(1, 12).Draw(rt, "blocks")
 		for h := 1; h <= blocks; h++ {
@@ -65,6 +69,20 @@ func TestPropertyRandomBatches(t *testing.T) {
 			if c != nil {
 				if bc, _, err := c.Apply(cm); err != nil || bc.Hash() != ba.Hash() {
 					rt.Fatalf("height %d: restored store diverged (%v)", h, err)
+				}
+			}
+			want := ref.apply(txs)
+			if len(want) != len(ra) {
+				rt.Fatalf("height %d: %d receipts, the model expects %d", h, len(ra), len(want))
+			}
+			for i, r := range ra {
+				if r.Index != want[i][0] || r.Code != want[i][1] {
+					rt.Fatalf("height %d: receipt %+v, the model expects index %d code %d", h, r, want[i][0], want[i][1])
+				}
+			}
+			for addr, acc := range ref.accounts {
+				if got, _ := a.Account(addr); got != acc {
+					rt.Fatalf("height %d: account %s = %+v, the model has %+v", h, addr, got, acc)
 				}
 			}
 			for _, r := range ra {
