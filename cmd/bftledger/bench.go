@@ -74,7 +74,7 @@ default 3) run back to back and the report compares them.`,
 	fl.IntVar(&f.raftNodes, "raft-nodes", 3, "raft validators with --consensus both")
 	fl.DurationVar(&f.duration, "duration", 8*time.Second, "measurement window of the peak (or --rate) phase")
 	fl.DurationVar(&f.warmup, "warmup", 2*time.Second, "load before the window that is not measured")
-	fl.IntVar(&f.clients, "clients", 8, "closed-loop clients, each with one batch in flight")
+	fl.IntVar(&f.clients, "clients", 4, "closed-loop clients, each with one batch in flight")
 	fl.Float64Var(&f.rate, "rate", 0, "open-loop rate in tx/s (0: closed loop)")
 	fl.StringVar(&f.out, "out", "bench-report", "directory for the report, charts and (with --keep) the testnets")
 	fl.IntVar(&f.accounts, "accounts", 4096, "funded sender accounts (each has one tx in flight at a time)")
