@@ -104,8 +104,8 @@ func (ex *execution) load(a crypto.Address, st stateReader) (*touched, error) {
 // applyTx applies one tx to the working state, or explains why not. The
 // error is a storage failure only.
 func (ex *execution) applyTx(chainID string, raw []byte, st stateReader) (uint32, string, error) {
-	tx, err := DecodeTx(raw)
-	if err != nil {
+	var tx Tx
+	if err := decodeTx(&tx, raw, false); err != nil {
 		return CodeBadEncoding, "tx is not a canonical encoding", nil
 	}
 	if tx.ChainID != chainID {

@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"errors"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -28,7 +29,7 @@ func someBlocks(t testing.TB, s *Store, n int) {
 func TestStoreReopen(t *testing.T) {
 	for _, backend := range []string{BackendGoLevelDB, BackendPebble} {
 		t.Run(backend, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := filepath.Join(t.TempDir(), "home", "data") // created on first open
 			g := testGenesis(t, 4, 1000)
 			s, err := Open(dir, backend, g)
 			if err != nil {

@@ -81,23 +81,37 @@ func (tx *Tx) Encode() []byte {
 // ErrTooLarge for input longer than TxBytesMax and ErrBadEncoding for
 // anything else Encode could not have produced. The result does not alias b.
 func DecodeTx(b []byte) (*Tx, error) {
+	tx := new(Tx)
+	if err := decodeTx(tx, b, true); err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
+
+// decodeTx decodes b into tx. Unless clone is set, tx.From and tx.Sig alias
+// b; execution, which drops the tx at once, saves two allocations a tx.
+func decodeTx(tx *Tx, b []byte, clone bool) error {
 	if len(b) > TxBytesMax {
-		return nil, fmt.Errorf("tx of %d bytes > %d: %w", len(b), TxBytesMax, ErrTooLarge)
+		return fmt.Errorf("tx of %d bytes > %d: %w", len(b), TxBytesMax, ErrTooLarge)
 	}
 	d := wire.NewDecoder(b)
 	if v := d.Uint8(); d.Err() == nil && v != TxVersion {
-		return nil, fmt.Errorf("tx version %d, want %d: %w", v, TxVersion, ErrBadEncoding)
+		return fmt.Errorf("tx version %d, want %d: %w", v, TxVersion, ErrBadEncoding)
 	}
-	tx := &Tx{ChainID: d.String(ChainIDBytesMax)}
-	tx.From = bytes.Clone(d.Fixed(crypto.PublicKeySize))
+	tx.ChainID = d.String(ChainIDBytesMax)
+	tx.From = d.Fixed(crypto.PublicKeySize)
 	copy(tx.To[:], d.Fixed(crypto.AddressSize))
 	tx.Amount = d.Uint64()
 	tx.Nonce = d.Uint64()
-	tx.Sig = bytes.Clone(d.Fixed(crypto.SignatureSize))
+	tx.Sig = d.Fixed(crypto.SignatureSize)
 	if err := d.Finish(); err != nil {
-		return nil, fmt.Errorf("tx: %w: %w", ErrBadEncoding, err)
+		return fmt.Errorf("tx: %w: %w", ErrBadEncoding, err)
 	}
-	return tx, nil
+	if clone {
+		tx.From = bytes.Clone(tx.From)
+		tx.Sig = bytes.Clone(tx.Sig)
+	}
+	return nil
 }
 
 // Hash returns the tx hash: SHA-256 of Encode(). Since the encoding is
