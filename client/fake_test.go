@@ -19,7 +19,7 @@ const testChain = "test-chain"
 // fakeNode is an httptest stand-in for one node's API, serving the contract
 // shapes from in-memory state the test controls.
 type fakeNode struct {
-	t      *testing.T
+	t      testing.TB
 	index  int
 	signer *crypto.Ed25519Signer
 	srv    *httptest.Server
@@ -50,7 +50,7 @@ func testSigner(t testing.TB, i int) *crypto.Ed25519Signer {
 	return s
 }
 
-func newFakeNode(t *testing.T, index int) *fakeNode {
+func newFakeNode(t testing.TB, index int) *fakeNode {
 	f := &fakeNode{t: t, index: index, signer: testSigner(t, index),
 		receipts: map[crypto.Hash]ledger.Receipt{}, accounts: map[crypto.Address]Account{}}
 	mux := http.NewServeMux()
@@ -162,7 +162,9 @@ type fakeNet struct {
 	c     *Client
 }
 
-func newFakeNet(t *testing.T, n int, opts Options) *fakeNet {
+func newFakeNetB(b *testing.B, n int) *fakeNet { return newFakeNet(b, n, Options{}) }
+
+func newFakeNet(t testing.TB, n int, opts Options) *fakeNet {
 	fn := &fakeNet{}
 	var urls []string
 	var keys [][]byte
