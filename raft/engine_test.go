@@ -467,3 +467,34 @@ func TestSubmitToAllOrdersOnce(t *testing.T) {
 		}
 	}
 }
+
+// A tx pending on a node that was cut off while it committed elsewhere, in
+// entries the node then skips by restoring a snapshot: the node cannot see
+// it commit and leaders leave it out of batches, so the pool gives it up
+// after a few attempts instead of holding it for ever.
+func TestPendingBehindSnapshotDrains(t *testing.T) {
+	c := newCluster(t, 3, 12, func(cfg *Config) { cfg.SnapshotInterval = 8; cfg.MaxBatchTxs = 2 })
+	lead := c.waitLeader()
+	lag := (lead + 1) % 3
+	c.cut = func(from, to int) bool { return from == lag || to == lag }
+	var txs [][]byte
+	for i := range 60 {
+		txs = append(txs, testTx(i))
+		c.propose(lead, txs[i])
+		if i < 5 {
+			c.propose(lag, txs[i]) // it still believes in the leader
+		}
+		c.round()
+	}
+	c.runUntil(200, "majority commits", func() bool {
+		return c.nodes[lead].ledger.count == uint64(len(txs))
+	})
+	c.cut = nil
+	c.runUntil(300, "lagging node restores and drains its pool", func() bool {
+		return c.sameHeight() && c.nodes[lag].e.Status().PendingTxs == 0
+	})
+	if c.nodes[lag].ledger.restores == 0 {
+		t.Fatalf("no snapshot restore")
+	}
+	c.checkAgreement()
+}

@@ -87,6 +87,12 @@ const (
 	// applies a tx hash at most once.
 	reproposeElections = 2
 
+	// proposeAttemptsMax is how many times a tx is proposed before the
+	// pool gives up on it: a tx committed in entries this node never saw
+	// (a snapshot replaced them) would otherwise stay pending for ever,
+	// as leaders leave txs they know committed out of batches.
+	proposeAttemptsMax = 4
+
 	// recentTxsMax bounds the tx hashes a node remembers to keep a leader
 	// from ordering a tx twice (32 bytes each plus the map: a few MiB).
 	recentTxsMax = 1 << 16
@@ -110,5 +116,6 @@ const (
 	_ uint   = electionTicksMax - heartbeatTicksMin
 	_ uint   = inflightBatchesMax - 1
 	_ uint   = reproposeElections - 1
+	_ uint   = proposeAttemptsMax - 2 // one loss with a leader is normal
 	_ uint   = recentTxsMax - BatchTxsMax // holds at least a whole batch
 )

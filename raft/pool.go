@@ -10,9 +10,12 @@ type pendingTx struct {
 	hash crypto.Hash
 	// batch is the proposed batch carrying the tx, nil while queued.
 	batch *proposed
-	// done: seen committed (possibly in another node's batch); the tx is
-	// no longer in pool.byHash and is skipped wherever it still sits.
+	// done: seen committed (possibly in another node's batch), or given
+	// up on; the tx is no longer in pool.byHash and is skipped wherever it
+	// still sits.
 	done bool
+	// attempts counts the batches carrying the tx that raft accepted.
+	attempts int
 }
 
 // proposed is a batch this node handed to raft and has not yet seen
@@ -40,6 +43,8 @@ type pool struct {
 	oldest   uint64
 	inflight []*proposed
 	clock    uint64
+	// dropped counts txs given up on after proposeAttemptsMax proposals.
+	dropped uint64
 }
 
 func newPool(cfg *Config, reproposeTicks uint64) *pool {
@@ -117,7 +122,16 @@ func (p *pool) tick() {
 		case b.remaining == 0:
 		case p.clock-b.tick >= p.reproposeTicks:
 			for _, ptx := range b.txs {
-				if !ptx.done {
+				switch {
+				case ptx.done:
+				case ptx.attempts >= proposeAttemptsMax:
+					// Probably committed where this node could not see
+					// it (in entries a snapshot replaced); if not, the
+					// client submits it again.
+					delete(p.byHash, ptx.hash)
+					ptx.done = true
+					p.dropped++
+				default:
 					p.enqueue(ptx)
 				}
 			}
@@ -185,6 +199,7 @@ func (p *pool) cut() *proposed {
 func (p *pool) sent(b *proposed) {
 	for _, ptx := range b.txs {
 		ptx.batch = b
+		ptx.attempts++
 	}
 	p.inflight = append(p.inflight, b)
 }
