@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,33 @@ func errorCode(t *testing.T, resp *http.Response) string {
 		t.Errorf("status %d with a body that is not a JSON error: %q", resp.StatusCode, b)
 	}
 	return e.Code
+}
+
+// metricSum adds up every sample of the metric name on node url's /metrics.
+func metricSum(t *testing.T, url, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, name+" ") && !strings.HasPrefix(line, name+"{") {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			t.Fatalf("metric line %q: %v", line, err)
+		}
+		sum += v
+	}
+	return sum
 }
 
 func txBody(tx []byte) []byte {
@@ -221,6 +249,15 @@ func TestE2EBadInput(t *testing.T) {
 			}
 			cancel()
 		}
+		// Every node counted the stranger it refused.
+		eventually(t, 10*time.Second, "refusals counted", func() error {
+			for i := range tn.N() {
+				if n := metricSum(t, tn.Meta.Nodes[i].APIURL, "bftledger_p2p_connections_refused_total"); n < 1 {
+					return errorf("node %d counts %v refused connections", i, n)
+				}
+			}
+			return nil
+		})
 	})
 
 	t.Run("cli", func(t *testing.T) {
