@@ -116,6 +116,6 @@ const (
 	_ uint   = electionTicksMax - heartbeatTicksMin
 	_ uint   = inflightBatchesMax - 1
 	_ uint   = reproposeElections - 1
-	_ uint   = proposeAttemptsMax - 2 // one loss with a leader is normal
+	_ uint   = proposeAttemptsMax - 2     // one loss with a leader is normal
 	_ uint   = recentTxsMax - BatchTxsMax // holds at least a whole batch
 )
