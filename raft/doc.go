@@ -13,8 +13,16 @@
 //     proposed immediately and, under load, batches grow with the load.
 //     A follower's batches reach the leader as etcd raft MsgProp forwards,
 //     so every node accepts txs. A batch not committed within two election
-//     timeouts (lost with a leader) is proposed again; a tx committed twice
-//     this way is harmless, because the ledger applies a tx hash once.
+//     timeouts (lost with a leader) is proposed again, up to four times;
+//     then the tx is dropped from the pool (it most likely committed in
+//     entries this node skipped by restoring a snapshot; if not, the
+//     client's resubmission brings it back).
+//   - Ordering each tx once. Clients may send a tx to every node, and each
+//     node forwards its own batch. A leader remembers the txs it appended
+//     in its term and the txs seen committed (the last 65536) and leaves
+//     them out of its own and forwarded batches. Across leader changes a tx
+//     may still be ordered twice; that is harmless, because the ledger
+//     applies a tx hash at most once.
 //   - Blocks. Each committed entry that carries a batch becomes one
 //     engine.Committed: Height counts such entries (a new leader's empty
 //     entry and conf changes take no height), Txs is the batch, Proposer
@@ -52,6 +60,9 @@
 //		serve(e.ReadyReads())  // linearizable reads, see ReadIndex
 //	}
 //
+// Linearizable reads (GET /v1/accounts/{a}?linearizable=true) go through
+// ReadIndex and ReadyReads; ReadIndex documents the protocol step by step.
+//
 // Persist may call StateMachine.Restore, so every Committed of earlier
 // Readys must have been applied before it (a synchronous loop does that).
 // Advance must come after the Ready's Committed are applied: it releases
@@ -66,6 +77,14 @@
 // The engine has no goroutines, clocks or I/O besides Config.DB. etcd raft
 // draws randomised election timeouts from crypto/rand, so which node wins
 // an election is not reproducible; tests check outcomes, not traces.
+//
+// # Trust
+//
+// Raft tolerates crashes, not lies. Decode rejects malformed frames, but
+// etcd raft trusts the content of well-formed messages from an
+// authenticated validator: one that sends, say, a commit index beyond our
+// log makes etcd raft panic (by design: it signals a corrupt or lost log).
+// Run PBFT where validators may lie.
 //
 // # Membership
 //
