@@ -168,9 +168,10 @@ func TestLauncherLifecycle(t *testing.T) {
 			t.Fatalf("row %+v", r)
 		}
 	}
-	// A second launcher (like a later CLI invocation) sees the same
-	// processes through the pid files.
-	other, err := Load(tn.Dir, nil)
+	// A second launcher (like a later CLI invocation, from another
+	// directory) sees the same processes through the pid files.
+	t.Chdir(filepath.Dir(tn.Dir))
+	other, err := Load(filepath.Base(tn.Dir), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,12 @@ func (t *Testnet) spawn(i int) error {
 	if pid, ok := t.livePID(i); ok {
 		return fmt.Errorf("%w: %s (pid %d)", ErrRunning, t.Meta.Nodes[i].Name, pid)
 	}
-	home := t.homeDir(i)
+	// An absolute home in the command line lets any later launcher, run
+	// from any directory, recognise the process (see processAlive).
+	home, err := filepath.Abs(t.homeDir(i))
+	if err != nil {
+		return fmt.Errorf("testnet: %w", err)
+	}
 	logf, err := os.OpenFile(t.LogPath(i), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("testnet: %w", err)
@@ -120,8 +125,8 @@ func processAlive(pid int, home string) bool {
 		return false
 	}
 	if cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline")); err == nil {
-		abs, _ := filepath.Abs(home)
-		if !bytes.Contains(cmdline, []byte(home)) && !bytes.Contains(cmdline, []byte(abs)) {
+		abs, err := filepath.Abs(home)
+		if err == nil && !bytes.Contains(cmdline, []byte(abs+"\x00")) && !bytes.HasSuffix(cmdline, []byte(abs)) {
 			return false
 		}
 	}
