@@ -35,8 +35,10 @@
 // not measured.
 //
 // Throughput is counted from the chain, not from submissions: the tracker
-// polls one node's height and fetches every new block, and each block's
-// txs count at the time the block was seen. A phase's figure is the txs in
+// polls every node's height and fetches each new block from the node
+// furthest ahead, and each block's txs count at the time the block was
+// first seen (one lagging replica neither hides commits nor slows the
+// closed loop). A phase's figure is the txs in
 // blocks seen inside its window over the window's length; the time series
 // uses 1 s bins.
 //
@@ -47,8 +49,8 @@
 // transfer is a sample; its receipts are long-polled with
 // GET /v1/txs/{hash}?wait=10s from f+1 nodes (more if one fails or
 // disagrees), each checked against the validator's genesis key and
-// signature. Commit latency, to the block being seen on the observer node,
-// is also reported for every transfer.
+// signature. Commit latency, to the tx's block being first seen on any
+// node, is also reported for every transfer.
 //
 // Per node: peak RSS (VmHWM from /proc/<pid>/status) and CPU seconds
 // (utime+stime from /proc/<pid>/stat), over the run and inside each window,

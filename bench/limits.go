@@ -56,7 +56,8 @@ const (
 	// openTick is how often the open-loop scheduler releases due txs.
 	openTick = 5 * time.Millisecond
 
-	// heightPoll is how often the commit tracker asks for the height.
+	// heightPoll is how often the commit tracker asks every node for its
+	// height.
 	heightPoll = 20 * time.Millisecond
 
 	// statusPoll is how often every node's status is read (view changes,

@@ -293,7 +293,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "Started %s on %s (%d CPUs, %s/%s, %s): nodes and load generator share the machine.\n\n",
 		rep.Started.Format(time.RFC3339), rep.Host.Hostname, rep.Host.CPUs, rep.Host.GOOS, rep.Host.GOARCH, rep.Host.GoVersion)
 	fmt.Fprintf(w, "Command: `%s`\n\n", rep.Command)
-	fmt.Fprintf(w, "Committed tx/s counts txs in blocks seen on one node inside each phase's window. Latency runs from a tx's release by the generator to the receipts a client needs (f+1 matching signed receipts from distinct validators for PBFT, one for Raft), over every n-th tx; commit latency is to the block being seen, over every tx.\n\n")
+	fmt.Fprintf(w, "Committed tx/s counts txs in blocks first seen (on the node furthest ahead) inside each phase's window. Latency runs from a tx's release by the generator to the receipts a client needs (f+1 matching signed receipts from distinct validators for PBFT, one for Raft), over every n-th tx; commit latency is to the block being seen, over every tx.\n\n")
 	for _, r := range rep.Runs {
 		fmt.Fprintf(w, "## %s\n\n", r.Label)
 		fmt.Fprintf(w, "%d nodes (f = %d, %d receipts needed), %d accounts, batches of %d txs, latency sampled every %d txs, %d transfers pre-signed.\n\n",

@@ -51,8 +51,8 @@ type PhaseResult struct {
 	// Latency is from a tx's release to the ReceiptsNeeded-th matching
 	// signed receipt, over the sampled txs released inside the window.
 	Latency Latency `json:"latency"`
-	// CommitLatency is from release to the tx's block being seen on the
-	// observer node, over every tx released inside the window.
+	// CommitLatency is from release to the tx's block being first seen on
+	// any node, over every tx released inside the window.
 	CommitLatency Latency `json:"commit_latency"`
 
 	SamplesFailed  int `json:"samples_failed"`  // sampled txs without enough matching receipts in time

@@ -166,12 +166,12 @@ func Run(ctx context.Context, cfg Config) (*RunResult, error) {
 	r.origin = time.Now()
 	// The chain's height before any load is the tracker's starting point:
 	// every block above it is the run's.
-	obs, base, err := r.baseline(ctx)
+	base, err := r.baseline(ctx)
 	if err != nil {
 		return nil, err
 	}
 	bgWG.Add(3)
-	go func() { defer bgWG.Done(); r.trackBlocks(bg, obs, base) }()
+	go func() { defer bgWG.Done(); r.trackBlocks(bg, base) }()
 	go func() { defer bgWG.Done(); r.pollStatus(bg) }()
 	go func() { defer bgWG.Done(); r.resendStale(bg) }()
 	stopProgress := r.startProgress(bg, &bgWG)

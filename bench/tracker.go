@@ -7,34 +7,41 @@ import (
 	"time"
 )
 
-// baseline returns the first node that answers /v1/status and its height,
-// trying each node in turn for up to baselineWait.
-func (r *runner) baseline(ctx context.Context) (obs int, height uint64, err error) {
+// baseline returns the greatest height any node reports before the load
+// starts, trying for up to baselineWait until at least one answers.
+func (r *runner) baseline(ctx context.Context) (height uint64, err error) {
 	deadline := time.Now().Add(baselineWait)
 	for {
-		for i, a := range r.apis {
+		answered := false
+		for _, a := range r.apis {
 			cctx, cancel := context.WithTimeout(ctx, statusPoll)
 			st, serr := a.status(cctx)
 			cancel()
 			if serr == nil {
-				return i, st.Height, nil
+				answered, height = true, max(height, st.Height)
+			} else {
+				err = serr
 			}
-			err = serr
+		}
+		if answered {
+			return height, nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return 0, 0, fmt.Errorf("%w: no node answers /v1/status: %w", ErrNode, err)
+			return 0, fmt.Errorf("%w: no node answers /v1/status: %w", ErrNode, err)
 		}
 		pause(ctx, statusPoll)
 	}
 }
 
-// trackBlocks follows the chain on one observer node from height last: it
-// polls the height and fetches every new block, counting its txs at the
-// time it is seen and retiring their in-flight entries. When the observer
-// fails three polls in a row the next node takes over; a block no node
-// serves after a full round of them is skipped.
-func (r *runner) trackBlocks(ctx context.Context, obs int, last uint64) {
-	fails, missing := 0, 0
+// trackBlocks follows the chain from height last: each poll it reads every
+// node's height and fetches the new blocks from the node furthest ahead,
+// counting each block's txs at the time it is first seen anywhere (a block
+// an honest replica executed is final) and retiring their in-flight
+// entries. Following the furthest node keeps one lagging replica from
+// slowing the closed loop down. A block no node serves after a few rounds
+// is skipped.
+func (r *runner) trackBlocks(ctx context.Context, last uint64) {
+	missing := 0
 	t := time.NewTicker(heightPoll)
 	defer t.Stop()
 	for {
@@ -43,15 +50,12 @@ func (r *runner) trackBlocks(ctx context.Context, obs int, last uint64) {
 			return
 		case <-t.C:
 		}
-		err := r.trackOnce(ctx, obs, &last)
-		if err == nil {
-			fails, missing = 0, 0
+		err := r.trackOnce(ctx, &last)
+		if err == nil || ctx.Err() != nil {
+			missing = 0
 			continue
 		}
-		if ctx.Err() != nil {
-			return
-		}
-		fails++
+		r.cfg.Logger.Debug("block tracker", "height", last+1, "err", err)
 		if errors.Is(err, ErrNotFound) {
 			if missing++; missing > 3*len(r.apis) {
 				r.cfg.Logger.Warn("block tracker: no node serves a block; skipping it", "height", last+1)
@@ -59,22 +63,31 @@ func (r *runner) trackBlocks(ctx context.Context, obs int, last uint64) {
 				missing = 0
 			}
 		}
-		r.cfg.Logger.Debug("block tracker", "observer", obs, "err", err)
-		if fails >= 3 {
-			obs, fails = (obs+1)%len(r.apis), 0
-			r.cfg.Logger.Info("block tracker: switching observer", "observer", obs, "err", err)
-		}
 	}
 }
 
-// trackOnce reads the observer's height and fetches the blocks above *last.
-func (r *runner) trackOnce(ctx context.Context, obs int, last *uint64) error {
-	st, err := r.apis[obs].status(ctx)
-	if err != nil {
-		return err
+// trackOnce fetches the blocks above *last from the node with the greatest
+// height.
+func (r *runner) trackOnce(ctx context.Context, last *uint64) error {
+	best, top := -1, *last
+	var err error
+	for i, a := range r.apis {
+		cctx, cancel := context.WithTimeout(ctx, statusPoll)
+		st, serr := a.status(cctx)
+		cancel()
+		if serr != nil {
+			err = serr
+			continue
+		}
+		if st.Height > top {
+			best, top = i, st.Height
+		}
 	}
-	for h := *last + 1; h <= st.Height; h++ {
-		blk, err := r.apis[obs].block(ctx, h)
+	if best < 0 {
+		return err // nothing new anywhere (err is nil if every node answered)
+	}
+	for h := *last + 1; h <= top; h++ {
+		blk, err := r.apis[best].block(ctx, h)
 		if err != nil {
 			return err
 		}
