@@ -26,7 +26,7 @@ type runner struct {
 	mu       sync.Mutex
 	inflight map[string]*flight
 	points   []Point        // committed txs per observed block
-	commits  []commitSample // commit observed at the observer node, every tx
+	commits  []commitSample // commit first seen on any node, every tx
 	samples  []sample       // f+1 receipt latency, sampled txs
 	events   []Event
 	status   []*statusReply // latest per node (nil until read)
