@@ -294,7 +294,18 @@ func TestLossyNetworkCommitsEverything(t *testing.T) {
 
 func TestReadIndex(t *testing.T) {
 	c := newCluster(t, 3, 7)
+	if err := c.nodes[0].e.ReadIndex([]byte("r0")); !errors.Is(err, engine.ErrNotReady) {
+		t.Fatalf("read before any leader: %v, want ErrNotReady", err)
+	}
 	lead := c.waitLeader()
+	// On the leader: confirmed by a heartbeat round.
+	if err := c.nodes[lead].e.ReadIndex([]byte("rl")); err != nil {
+		t.Fatal(err)
+	}
+	c.runUntil(20, "leader read not ready", func() bool {
+		r := c.nodes[lead].e.ReadyReads()
+		return len(r) == 1 && string(r[0]) == "rl"
+	})
 	f := (lead + 1) % 3
 	var txs [][]byte
 	for i := range 20 {

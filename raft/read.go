@@ -35,7 +35,7 @@ func (e *Engine) ReadIndex(rctx []byte) error {
 	if len(rctx) == 0 || len(rctx) > readCtxBytesMax {
 		return fmt.Errorf("read context of %d bytes, want 1..%d: %w", len(rctx), readCtxBytesMax, ErrBadMessage)
 	}
-	if e.lead == etcdraft.None {
+	if e.leader() == etcdraft.None {
 		return engine.ErrNotReady
 	}
 	if len(e.reads) >= pendingReadsMax {
