@@ -31,7 +31,7 @@ type Report struct {
 	Command    string        `json:"command"`
 	Host       Host          `json:"host"`
 	Runs       []*RunResult  `json:"runs"`
-	Comparison []Ratio       `json:"comparison,omitempty"` // second run over first
+	Comparison []Ratio       `json:"comparison,omitempty"` // every later run over the first
 	Targets    []TargetCheck `json:"targets"`
 	Charts     []string      `json:"charts"` // file names in the report directory
 }
@@ -48,9 +48,11 @@ type Host struct {
 
 // Ratio compares one figure between two runs.
 type Ratio struct {
+	RunA   string  `json:"run_a"` // the first run (PBFT with --consensus both)
+	RunB   string  `json:"run_b"`
 	Metric string  `json:"metric"`
-	A      float64 `json:"a"` // first run (PBFT with --consensus both)
-	B      float64 `json:"b"` // second run (Raft)
+	A      float64 `json:"a"`
+	B      float64 `json:"b"`
 	BOverA float64 `json:"b_over_a"`
 }
 
@@ -75,8 +77,9 @@ func NewReport(command string, started time.Time, runs []*RunResult) *Report {
 		fillPerTx(r)
 		rep.Targets = append(rep.Targets, checkTargets(r)...)
 	}
-	if len(runs) == 2 {
-		rep.Comparison = compare(runs[0], runs[1])
+	rep.Targets = append(rep.Targets, checkScaling(runs)...)
+	for _, r := range runs[min(1, len(runs)):] {
+		rep.Comparison = append(rep.Comparison, compare(runs[0], r)...)
 	}
 	return rep
 }
@@ -154,11 +157,35 @@ func checkTargets(r *RunResult) []TargetCheck {
 	return out
 }
 
+// checkScaling checks that PBFT at n = 7 and 10 keeps at least half of
+// its n = 4 peak, for the runs present.
+func checkScaling(runs []*RunResult) []TargetCheck {
+	var base *PhaseResult
+	for _, r := range runs {
+		if r.Mode == ModePBFT && r.Nodes == 4 {
+			base = r.Phase(PhasePeak)
+		}
+	}
+	if base == nil || base.TxPerSec == 0 {
+		return nil
+	}
+	var out []TargetCheck
+	for _, r := range runs {
+		p := r.Phase(PhasePeak)
+		if r.Mode != ModePBFT || (r.Nodes != 7 && r.Nodes != 10) || p == nil {
+			continue
+		}
+		share := ratio(p.TxPerSec, base.TxPerSec)
+		out = append(out, TargetCheck{Run: r.Label, Target: "throughput kept from n=4", Want: ">= 0.5", Measured: share, Unit: "x", Met: share >= 0.5})
+	}
+	return out
+}
+
 // compare lists b's figures over a's.
 func compare(a, b *RunResult) []Ratio {
 	var out []Ratio
 	add := func(metric string, x, y float64) {
-		out = append(out, Ratio{Metric: metric, A: x, B: y, BOverA: ratio(y, x)})
+		out = append(out, Ratio{RunA: a.Label, RunB: b.Label, Metric: metric, A: x, B: y, BOverA: ratio(y, x)})
 	}
 	pa, pb := a.Phase(PhasePeak), b.Phase(PhasePeak)
 	if pa == nil && len(a.Phases) > 0 && len(b.Phases) > 0 {
@@ -251,9 +278,9 @@ func (rep *Report) WriteTable(w io.Writer) {
 	if len(rep.Comparison) > 0 {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "metric\t%s\t%s\tratio\t\n", rep.Runs[0].Label, rep.Runs[1].Label)
+		fmt.Fprintln(tw, "metric\trun a\ta\trun b\tb\tb/a\t")
 		for _, c := range rep.Comparison {
-			fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t\n", c.Metric, c.A, c.B, c.BOverA)
+			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%s\t%.2f\t%.2f\t\n", c.Metric, c.RunA, c.A, c.RunB, c.B, c.BOverA)
 		}
 		tw.Flush()
 	}
@@ -325,12 +352,14 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 			fmt.Fprintln(w)
 		}
 	}
-	if len(rep.Comparison) > 0 {
-		fmt.Fprintf(w, "## %s vs %s\n\n| metric | %s | %s | ratio |\n|---|---|---|---|\n", rep.Runs[0].Label, rep.Runs[1].Label, rep.Runs[0].Label, rep.Runs[1].Label)
-		for _, c := range rep.Comparison {
-			fmt.Fprintf(w, "| %s | %.2f | %.2f | %.2f |\n", c.Metric, c.A, c.B, c.BOverA)
+	for i, c := range rep.Comparison {
+		if i == 0 || c.RunB != rep.Comparison[i-1].RunB {
+			fmt.Fprintf(w, "## %s vs %s\n\n| metric | %s | %s | ratio |\n|---|---|---|---|\n", c.RunA, c.RunB, c.RunA, c.RunB)
 		}
-		fmt.Fprintln(w)
+		fmt.Fprintf(w, "| %s | %.2f | %.2f | %.2f |\n", c.Metric, c.A, c.B, c.BOverA)
+		if i == len(rep.Comparison)-1 || c.RunB != rep.Comparison[i+1].RunB {
+			fmt.Fprintln(w)
+		}
 	}
 	if len(rep.Targets) > 0 {
 		fmt.Fprintln(w, "## Targets (issue 6)\n\n| run | target | want | measured | |\n|---|---|---|---|---|")

@@ -130,10 +130,27 @@ func TestReportFiles(t *testing.T) {
 	}
 	var table strings.Builder
 	rep.WriteTable(&table)
-	for _, want := range []string{"committed tx/s", "load80", "node3", "(load generator)", "MISSED", "ratio"} {
+	for _, want := range []string{"committed tx/s", "load80", "node3", "(load generator)", "MISSED", "b/a"} {
 		if !strings.Contains(table.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, table.String())
 		}
+	}
+}
+
+func TestReportScaling(t *testing.T) {
+	n7 := syntheticRun(ModePBFT, 7, 3000)
+	rep := NewReport("x", time.Unix(0, 0), []*RunResult{syntheticRun(ModePBFT, 4, 8000), n7})
+	var got *TargetCheck
+	for i := range rep.Targets {
+		if rep.Targets[i].Run == n7.Label && rep.Targets[i].Target == "throughput kept from n=4" {
+			got = &rep.Targets[i]
+		}
+	}
+	if got == nil || got.Measured != 0.38 || got.Met {
+		t.Errorf("scaling target %+v", got)
+	}
+	if len(rep.Comparison) == 0 || rep.Comparison[0].RunA != "pbft n=4" || rep.Comparison[0].RunB != n7.Label {
+		t.Errorf("comparison %+v", rep.Comparison)
 	}
 }
 

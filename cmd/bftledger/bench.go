@@ -28,8 +28,8 @@ import (
 // 2-core machine.
 type benchFlags struct {
 	consensus   string
-	nodes       int
-	raftNodes   int
+	nodes       []int
+	raftNodes   []int
 	duration    time.Duration
 	warmup      time.Duration
 	clients     int
@@ -62,7 +62,8 @@ With --rate it is a single open loop at that rate.
 
 Writes report.json, report.md, throughput.png and latency.png to --out.
 With --consensus both, PBFT (--nodes, default 4) and Raft (--raft-nodes,
-default 3) run back to back and the report compares them.`,
+default 3) run back to back and the report compares them. --nodes 4,7,10
+runs one testnet per size, to show what growing n costs.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBench(cmd, f)
@@ -70,8 +71,8 @@ default 3) run back to back and the report compares them.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.consensus, "consensus", "pbft", "engine to measure: pbft, raft or both")
-	fl.IntVar(&f.nodes, "nodes", 0, "validators (default 4 for pbft, 3 for raft; with both, the pbft size)")
-	fl.IntVar(&f.raftNodes, "raft-nodes", 3, "raft validators with --consensus both")
+	fl.IntSliceVar(&f.nodes, "nodes", nil, "validators, or a list run one after another, e.g. 4,7,10 (default 4 for pbft, 3 for raft; with both, the pbft sizes)")
+	fl.IntSliceVar(&f.raftNodes, "raft-nodes", []int{3}, "raft validators (or a list) with --consensus both")
 	fl.DurationVar(&f.duration, "duration", 8*time.Second, "measurement window of the peak (or --rate) phase")
 	fl.DurationVar(&f.warmup, "warmup", 2*time.Second, "load before the window that is not measured")
 	fl.IntVar(&f.clients, "clients", 4, "closed-loop clients, each with one batch in flight")
@@ -95,22 +96,27 @@ type benchPlan struct {
 }
 
 func (f *benchFlags) plans() ([]benchPlan, error) {
+	var out []benchPlan
+	add := func(mode string, sizes []int, def int) {
+		if len(sizes) == 0 {
+			sizes = []int{def}
+		}
+		for _, n := range sizes {
+			out = append(out, benchPlan{mode, n})
+		}
+	}
 	switch f.consensus {
 	case bench.ModePBFT:
-		return []benchPlan{{bench.ModePBFT, orDefault(f.nodes, 4)}}, nil
+		add(bench.ModePBFT, f.nodes, 4)
 	case bench.ModeRaft:
-		return []benchPlan{{bench.ModeRaft, orDefault(f.nodes, 3)}}, nil
+		add(bench.ModeRaft, f.nodes, 3)
 	case "both":
-		return []benchPlan{{bench.ModePBFT, orDefault(f.nodes, 4)}, {bench.ModeRaft, orDefault(f.raftNodes, 3)}}, nil
+		add(bench.ModePBFT, f.nodes, 4)
+		add(bench.ModeRaft, f.raftNodes, 3)
+	default:
+		return nil, fmt.Errorf("--consensus %q: want pbft, raft or both", f.consensus)
 	}
-	return nil, fmt.Errorf("--consensus %q: want pbft, raft or both", f.consensus)
-}
-
-func orDefault(v, d int) int {
-	if v == 0 {
-		return d
-	}
-	return v
+	return out, nil
 }
 
 // phaseList turns the flags into the bench's phases.
@@ -130,8 +136,10 @@ func (f *benchFlags) phaseList() []bench.Phase {
 }
 
 func (f *benchFlags) validate() error {
-	if f.nodes < 0 || f.nodes > testnet.MaxNodes || f.raftNodes < 1 || f.raftNodes > testnet.MaxNodes {
-		return fmt.Errorf("--nodes %d / --raft-nodes %d: want 1..%d", f.nodes, f.raftNodes, testnet.MaxNodes)
+	for _, n := range append(append([]int(nil), f.nodes...), f.raftNodes...) {
+		if n < 1 || n > min(testnet.MaxNodes, bench.NodesMax) {
+			return fmt.Errorf("--nodes / --raft-nodes %d: want 1..%d", n, min(testnet.MaxNodes, bench.NodesMax))
+		}
 	}
 	if f.accounts < 1 || f.accounts > testnet.MaxAccounts {
 		return fmt.Errorf("--accounts %d: want 1..%d", f.accounts, testnet.MaxAccounts)
