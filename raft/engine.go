@@ -142,7 +142,7 @@ func New(cfg Config) (*Engine, error) {
 	e.rn = rn
 	bs := rn.BasicStatus()
 	e.lead, e.state = bs.Lead, bs.RaftState
-	log.Info("raft engine started", "term", bs.Term, "commit", bs.Commit,
+	log.Info("raft engine started", "term", bs.HardState.GetTerm(), "commit", bs.HardState.GetCommit(),
 		"applied_index", e.appliedIndex, "height", e.height, "snapshot_index", e.snapIndex)
 	return e, nil
 }
