@@ -34,12 +34,17 @@ type testNet struct {
 // newTestNet writes n homes under t.TempDir() whose nodes listen on
 // 127.0.0.1 at ports chosen by the kernel. Genesis p2p addresses are
 // placeholders; startNodes points each node at its peers' real ports.
-func newTestNet(t *testing.T, n int, mode string, users int, mutate func(*Config)) *testNet {
+func newTestNet(t testing.TB, n int, mode string, users int, mutate func(*Config)) *testNet {
+	p := ledger.DefaultParams()
+	p.CheckpointInterval, p.WindowSize = 8, 32 // checkpoints and GC happen in short tests too
+	return newTestNetParams(t, n, mode, users, mutate, p)
+}
+
+// newTestNetParams is newTestNet with the given genesis params.
+func newTestNetParams(t testing.TB, n int, mode string, users int, mutate func(*Config), p ledger.Params) *testNet {
 	t.Helper()
 	dir := t.TempDir()
-	tn := &testNet{g: &ledger.Genesis{ChainID: testChainID, Consensus: mode, Params: ledger.DefaultParams()}}
-	tn.g.Params.CheckpointInterval = 8
-	tn.g.Params.WindowSize = 32
+	tn := &testNet{g: &ledger.Genesis{ChainID: testChainID, Consensus: mode, Params: p}}
 	for i := range n {
 		k := mustKey(t)
 		tn.keys = append(tn.keys, k)
@@ -85,7 +90,7 @@ func newTestNet(t *testing.T, n int, mode string, users int, mutate func(*Config
 	return tn
 }
 
-func mustKey(t *testing.T) *crypto.Ed25519Signer {
+func mustKey(t testing.TB) *crypto.Ed25519Signer {
 	t.Helper()
 	k, err := crypto.GenerateEd25519(rand.Reader)
 	if err != nil {
@@ -95,16 +100,25 @@ func mustKey(t *testing.T) *crypto.Ed25519Signer {
 }
 
 // testLogger logs to the test at warn level and above (debug with
-// BFTLEDGER_TEST_DEBUG set).
-func testLogger(t *testing.T) *slog.Logger {
+// BFTLEDGER_TEST_DEBUG set; to the file BFTLEDGER_TEST_LOG names if set).
+func testLogger(t testing.TB) *slog.Logger {
 	level := slog.LevelWarn
 	if os.Getenv("BFTLEDGER_TEST_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: level}))
+	var w io.Writer = tWriter{t}
+	if path := os.Getenv("BFTLEDGER_TEST_LOG"); path != "" { // for long runs
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		w = f
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
-type tWriter struct{ t *testing.T }
+type tWriter struct{ t testing.TB }
 
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
@@ -120,7 +134,7 @@ type running struct {
 
 // startNodes creates the nodes of homes (nil entries are skipped), points
 // each at the others' ports and runs them. t.Cleanup stops them.
-func startNodes(t *testing.T, homes []string) []*running {
+func startNodes(t testing.TB, homes []string) []*running {
 	t.Helper()
 	rs := make([]*running, len(homes))
 	for i, h := range homes {
@@ -158,7 +172,7 @@ func startNodes(t *testing.T, homes []string) []*running {
 }
 
 // halt stops the node and checks that Run returned cleanly. Idempotent.
-func (r *running) halt(t *testing.T) {
+func (r *running) halt(t testing.TB) {
 	t.Helper()
 	if r.stop == nil {
 		return
@@ -176,7 +190,7 @@ func (r *running) halt(t *testing.T) {
 }
 
 // httpJSON sends a request to a node's API and decodes the answer.
-func httpJSON(t *testing.T, method, url string, body any, out any) int {
+func httpJSON(t testing.TB, method, url string, body any, out any) int {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -201,7 +215,7 @@ func httpJSON(t *testing.T, method, url string, body any, out any) int {
 }
 
 // waitReceipt long-polls a node until tx has a receipt, for at most d.
-func waitReceipt(t *testing.T, r *running, h crypto.Hash, d time.Duration) api.SignedReceipt {
+func waitReceipt(t testing.TB, r *running, h crypto.Hash, d time.Duration) api.SignedReceipt {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {

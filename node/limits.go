@@ -51,6 +51,11 @@ const (
 	// check. It covers more than a full pending pool.
 	verifiedTxCacheLen = 1 << 17
 
+	// execQueueLen bounds the committed batches waiting for the executor
+	// (and their app hashes waiting for the loop). It is well below any
+	// checkpoint window, so the engine never waits long for an app hash.
+	execQueueLen = 16
+
 	// receiptWaitersMax bounds the receipt long-polls waiting at once.
 	receiptWaitersMax = 10000
 

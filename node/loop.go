@@ -7,6 +7,7 @@ import (
 
 	"github.com/bftledger/bftledger/crypto"
 	"github.com/bftledger/bftledger/engine"
+	"github.com/bftledger/bftledger/ledger"
 )
 
 // proposal carries admitted txs from the API to the loop, which answers
@@ -29,7 +30,7 @@ func (n *Node) runLoop(ctx context.Context) error {
 	ticker := time.NewTicker(n.cfg.Consensus.TickInterval)
 	defer ticker.Stop()
 	defer n.failPending()
-	if err := n.handleReady(); err != nil {
+	if err := n.handleReady(ctx); err != nil {
 		return err
 	}
 	for {
@@ -66,8 +67,10 @@ func (n *Node) runLoop(ctx context.Context) error {
 			}
 		case r := <-n.reads:
 			n.startRead(r)
+		case a := <-n.execDone:
+			n.eng.Applied(a.height, a.appHash)
 		}
-		if err := n.handleReady(); err != nil {
+		if err := n.handleReady(ctx); err != nil {
 			return err
 		}
 	}
@@ -113,21 +116,25 @@ func (n *Node) failPending() {
 
 // handleReady does what the engine's Ready asks, in the order that keeps
 // the crash-recovery promises: persist (synced) before any message leaves,
-// then send, then apply the committed batches to the ledger and report each
-// app hash, then wake receipt waiters, then Advance.
-func (n *Node) handleReady() error {
+// then send, then apply the committed batches to the ledger (or queue them
+// for the executor) and report each app hash, then Advance.
+func (n *Node) handleReady(ctx context.Context) error {
 	for n.eng.HasReady() {
 		rd := n.eng.Ready()
+		t0 := time.Now()
 		if err := n.eng.Persist(rd); err != nil {
 			return fmt.Errorf("%w: persist consensus state: %w", ErrStorage, err)
 		}
+		t1 := time.Now()
 		n.send(rd.Messages)
 		for _, c := range rd.Committed {
-			if err := n.apply(c); err != nil {
+			if err := n.apply(ctx, c); err != nil {
 				return err
 			}
 		}
 		n.eng.Advance(rd)
+		n.log.Debug("ready", "msgs", len(rd.Messages), "committed", len(rd.Committed),
+			"persist", t1.Sub(t0), "apply", time.Since(t1))
 		n.finishReads()
 	}
 	return nil
@@ -145,27 +152,82 @@ func (n *Node) send(msgs []engine.Outbound) {
 	}
 }
 
-// apply executes one committed batch on the ledger, reports its app hash to
-// the engine and wakes the clients waiting for its receipts. A batch at or
-// below the ledger height was applied before a restart, or by a snapshot
-// restore, and is skipped.
-func (n *Node) apply(c engine.Committed) error {
+// applyBlock executes one committed batch on the ledger and wakes the
+// clients waiting for its receipts. It returns nil, nil for a batch at or
+// below the ledger height: one applied before a restart, or covered by a
+// snapshot restore.
+func (n *Node) applyBlock(c engine.Committed) (*ledger.Block, error) {
 	if h := n.store.Height(); c.Height <= h {
 		n.log.Debug("skipping applied batch", "height", c.Height, "ledger_height", h)
-		return nil
+		return nil, nil
 	} else if c.Height != h+1 {
-		return fmt.Errorf("%w: engine committed height %d after ledger height %d", ErrStorage, c.Height, h)
+		return nil, fmt.Errorf("%w: engine committed height %d after ledger height %d", ErrStorage, c.Height, h)
 	}
 	block, receipts, err := n.store.Apply(c)
 	if err != nil {
-		return fmt.Errorf("%w: apply height %d: %w", ErrStorage, c.Height, err)
+		return nil, fmt.Errorf("%w: apply height %d: %w", ErrStorage, c.Height, err)
 	}
-	n.eng.Applied(block.Height, block.AppHash[:])
 	now := time.Now()
 	for i := range receipts {
 		n.m.observeCommit(receipts[i].TxHash, now)
 	}
 	n.waiters.notify(receipts)
 	n.m.committed(block.Height, len(receipts))
-	return nil
+	return block, nil
+}
+
+// apply hands one committed batch to the executor (PBFT), or applies it
+// here and reports its app hash at once (Raft, whose Persist and Advance
+// need the ledger caught up).
+func (n *Node) apply(ctx context.Context, c engine.Committed) error {
+	if n.execQ == nil {
+		block, err := n.applyBlock(c)
+		if err == nil && block != nil {
+			n.eng.Applied(block.Height, block.AppHash[:])
+		}
+		return err
+	}
+	for {
+		select {
+		case n.execQ <- c:
+			return nil
+		case a := <-n.execDone: // keep the executor moving while we wait
+			n.eng.Applied(a.height, a.appHash)
+		case <-ctx.Done():
+			return nil // shutting down; a restart re-delivers what was not applied
+		}
+	}
+}
+
+// appliedBlock is a block the executor has applied, for the loop to report
+// to the engine.
+type appliedBlock struct {
+	height  uint64
+	appHash []byte
+}
+
+// runExecutor applies the committed batches the loop queues, in order, so
+// that consensus on later batches overlaps their execution. It reports each
+// app hash back to the loop, and returns an error wrapping ErrStorage on a
+// storage failure.
+func (n *Node) runExecutor(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case c := <-n.execQ:
+			block, err := n.applyBlock(c)
+			if err != nil {
+				return err
+			}
+			if block == nil {
+				continue
+			}
+			select {
+			case n.execDone <- appliedBlock{height: block.Height, appHash: block.AppHash[:]}:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+	}
 }

@@ -60,8 +60,13 @@ type Node struct {
 	// id; readSeq numbers them. Loop only.
 	pendingReads map[uint64]*readRequest
 	readSeq      uint64
-	status       atomic.Pointer[engine.Status] // published by the loop every tick
-	done         chan struct{}                 // closed when the loop has exited
+	// execQ and execDone connect the loop to the executor, which applies
+	// PBFT batches while consensus goes on; both nil in Raft mode, where
+	// the loop applies synchronously.
+	execQ    chan engine.Committed
+	execDone chan appliedBlock
+	status   atomic.Pointer[engine.Status] // published by the loop every tick
+	done     chan struct{}                 // closed when the loop has exited
 
 	closeOnce sync.Once
 	closeErr  error
@@ -108,6 +113,10 @@ func NewFromHome(h *Home, logger *slog.Logger) (n *Node, err error) {
 		}
 	}()
 	n.m = newMetrics(n.reg)
+	if n.mode == engine.ModePBFT {
+		n.execQ = make(chan engine.Committed, execQueueLen)
+		n.execDone = make(chan appliedBlock, execQueueLen)
+	}
 	dataDir := filepath.Join(h.Dir, DataDir)
 	n.store, err = ledger.Open(dataDir, h.Config.Storage.Backend, g)
 	if err != nil {
@@ -227,6 +236,9 @@ func (n *Node) Run(ctx context.Context) error {
 		defer close(n.done)
 		return n.runLoop(gctx)
 	})
+	if n.execQ != nil {
+		g.Go(func() error { return n.runExecutor(gctx) })
+	}
 	if n.cfg.Unsafe.Byzantine != "" {
 		g.Go(func() error { return n.warnByzantine(gctx) })
 	}

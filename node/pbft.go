@@ -2,6 +2,8 @@ package node
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
 
 	dbm "github.com/cometbft/cometbft-db"
 
@@ -36,7 +38,14 @@ type pbftEngine struct {
 	verifier *pbft.Verifier
 	db       dbm.DB
 	onSend   func(kind string) // counts outgoing messages; may be nil
+	// prewarm checks the txs of a large pre-prepare in parallel, filling
+	// the verified-tx cache so that Verify's serial pass finds them there;
+	// nil to skip.
+	prewarm func(txs [][]byte)
 }
+
+// prewarmTxsMin is the smallest batch worth checking in parallel.
+const prewarmTxsMin = 64
 
 var _ engine.Engine = (*pbftEngine)(nil)
 
@@ -81,6 +90,9 @@ func (e *pbftEngine) Decode(from int, frame []byte) (any, error) {
 	m, err := pbft.Decode(frame)
 	if err != nil {
 		return nil, err
+	}
+	if pp, ok := m.(*pbft.PrePrepare); ok && e.prewarm != nil && len(pp.Txs) >= prewarmTxsMin {
+		e.prewarm(pp.Txs)
 	}
 	if err := e.verifier.Verify(from, m); err != nil {
 		return nil, err
@@ -210,9 +222,31 @@ func (n *Node) newPBFT() error {
 		verifier: &pbft.Verifier{ChainID: n.chainID, Validators: cfg.Validators, CheckTx: n.checkTx},
 		db:       n.consDB,
 		onSend:   n.m.outbound,
+		prewarm:  n.prewarmTxs,
 	}
 	n.log.Info("pbft engine", "records", len(recs), "applied", applied, "n", len(cfg.Validators))
 	return nil
+}
+
+// prewarmTxs runs the admission check of txs on up to GOMAXPROCS
+// goroutines. Failures are ignored: they are not cached, so the Verifier
+// finds and reports them.
+func (n *Node) prewarmTxs(txs [][]byte) {
+	workers := min(runtime.GOMAXPROCS(0), verifyWorkersMax, len(txs)/(prewarmTxsMin/2))
+	if workers < 2 {
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (len(txs) + workers - 1) / workers
+	for lo := 0; lo < len(txs); lo += chunk {
+		part := txs[lo:min(lo+chunk, len(txs))]
+		wg.Go(func() {
+			for _, tx := range part {
+				n.checkTx(tx) //nolint:errcheck // failures are re-checked and reported by Verify
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // checkTx is the Verifier's admission check, with the verified-tx cache in
