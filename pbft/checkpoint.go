@@ -73,6 +73,7 @@ func (c *Core) addCheckpoint(m *Checkpoint) {
 	}
 	if len(proof) >= c.q {
 		c.makeStable(m.Seq, proof[:c.q])
+		c.cutBatches(false) // the window moved: the primary may order more
 	}
 }
 
@@ -117,10 +118,6 @@ func (c *Core) makeStable(seq uint64, proof []*Checkpoint) {
 	}
 	if c.lastExec < seq {
 		c.fetchTarget = max(c.fetchTarget, seq)
-		c.maybeFetch()
-	}
-	// The window moved: the primary may order more.
-	if c.isPrimary() {
-		c.cutBatches(false)
+		c.fetch()
 	}
 }

@@ -81,6 +81,7 @@ type Core struct {
 	fetchPeer   int      // round-robin cursor over peers to fetch from
 	fetchMark   uint64   // lastExec at the previous retransmission
 	staleAnswer []uint64 // per replica: 1 + tick we last answered its stale message
+	nvAnswer    []uint64 // per replica: 1 + tick we last re-sent it our NEW-VIEW
 
 	// Timers.
 	retransmitTicks int
@@ -122,6 +123,7 @@ func New(cfg Config, state []Record, applied uint64) (*Core, error) {
 		appHashes:   make(map[uint64][]byte),
 		claims:      make([]uint64, n),
 		staleAnswer: make([]uint64, n),
+		nvAnswer:    make([]uint64, n),
 		dirtySlots:  make(map[uint64]bool),
 		lastExec:    applied,
 		applied:     applied,

@@ -135,6 +135,11 @@ func (c *Core) restore(state []Record) error {
 		c.restoreSlot(seq, recs[seq])
 	}
 	c.nextSeq = max(c.nextSeq, c.stable)
+	if nv := c.newView; nv != nil && nv.Replica == c.id && len(nv.PrePrepares) > 0 {
+		// Our NEW-VIEW assigned these seqs, even those whose slots
+		// committed in an earlier view and so hold no record of it.
+		c.nextSeq = max(c.nextSeq, nv.PrePrepares[len(nv.PrePrepares)-1].Seq)
+	}
 	if c.lastExec < c.stable {
 		c.fetchTarget = c.stable
 	}

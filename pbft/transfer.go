@@ -30,20 +30,24 @@ func (c *Core) claimTarget() uint64 {
 	return claims[c.f]
 }
 
-// maybeFetch asks a peer for missing committed batches if this replica
-// is behind and made no progress since the previous retransmission.
+// maybeFetch runs once per retransmission interval. A replica that made
+// no progress during the interval asks one peer (round robin) for
+// committed batches after its last executed one: a probe that costs one
+// small message per interval while idle, and is what lets a replica that
+// restarted or healed from a partition into an idle network learn that it
+// is behind. A replica that knows it is behind (fetchTarget) asks anyway.
 func (c *Core) maybeFetch() {
-	if c.lastExec != c.fetchMark && c.lastExec >= c.fetchTarget {
+	if c.lastExec != c.fetchMark && c.lastExec >= max(c.fetchTarget, c.claimTarget()) {
 		return // progressing by itself
 	}
 	c.fetch()
 }
 
 // fetch sends a FETCH-REQUEST for the batches after lastExec to the next
-// peer (round robin, preferring peers that showed they are ahead).
+// peer (round robin, preferring peers that showed they are ahead). It asks
+// for as many as one response may carry; the peer sends what it has.
 func (c *Core) fetch() {
-	target := max(c.fetchTarget, c.claimTarget())
-	if target <= c.lastExec || c.n == 1 {
+	if c.n == 1 {
 		return
 	}
 	low := c.lastExec + 1
@@ -62,7 +66,7 @@ func (c *Core) fetch() {
 		}
 	}
 	c.fetchPeer = peer
-	m := &FetchRequest{Low: low, High: min(target, low+FetchBatchesMax-1), Replica: c.id}
+	m := &FetchRequest{Low: low, High: low + FetchBatchesMax - 1, Replica: c.id}
 	c.sign(m)
 	c.sendTo(peer, m)
 	c.log.Debug("fetching", "peer", peer, "low", m.Low, "high", m.High)
@@ -126,6 +130,7 @@ func (c *Core) stepFetchResponse(m *FetchResponse) error {
 		}
 		if seq > c.stable {
 			c.makeStable(seq, m.Stable)
+			c.cutBatches(false)
 		}
 	}
 	progressed := false
@@ -150,7 +155,7 @@ func (c *Core) stepFetchResponse(m *FetchResponse) error {
 	if progressed {
 		c.log.Info("state transfer", "peer", m.Replica, "executed", c.lastExec, "stable", c.stable)
 		c.tryExecute()
-		if c.lastExec < max(c.fetchTarget, c.claimTarget()) {
+		if len(m.Batches) == FetchBatchesMax || c.lastExec < max(c.fetchTarget, c.claimTarget()) {
 			c.fetch()
 		}
 	}
@@ -161,14 +166,21 @@ func (c *Core) stepFetchResponse(m *FetchResponse) error {
 // checkpoint about that checkpoint (at most once per retransmission
 // interval per peer), so it can move its window and fetch.
 func (c *Core) answerStale(to int) {
-	if c.stableProof == nil || to == c.id {
+	if c.stableProof == nil || !c.mayAnswer(c.staleAnswer, to) {
 		return
 	}
-	if last := c.staleAnswer[to]; last != 0 && c.now+1-last < uint64(c.retransmitTicks) {
-		return
-	}
-	c.staleAnswer[to] = c.now + 1
 	resp := &FetchResponse{Stable: c.stableProof, Replica: c.id}
 	c.sign(resp)
 	c.sendTo(to, resp)
+}
+
+// mayAnswer rate-limits answers to lagging peers: at most one per peer per
+// retransmission interval for each kind of answer (last holds, per peer, 1
+// + the tick of the previous answer).
+func (c *Core) mayAnswer(last []uint64, to int) bool {
+	if to == c.id || (last[to] != 0 && c.now+1-last[to] < uint64(c.retransmitTicks)) {
+		return false
+	}
+	last[to] = c.now + 1
+	return true
 }

@@ -92,7 +92,7 @@ func (c *Core) stepViewChange(m *ViewChange) error {
 	if m.NewView < c.view || (m.NewView == c.view && c.active) {
 		// The sender missed the NEW-VIEW of a view we are in: the primary
 		// re-sends it.
-		if m.NewView == c.view && c.isPrimary() && c.newView != nil {
+		if m.NewView == c.view && c.isPrimary() && c.newView != nil && c.mayAnswer(c.nvAnswer, m.Replica) {
 			c.sendTo(m.Replica, c.newView)
 		}
 		return fmt.Errorf("view-change to %d at view %d: %w", m.NewView, c.view, ErrStale)

@@ -132,7 +132,40 @@ type Network struct {
 	Errors map[string]int
 	// Violations collects safety violations found while applying.
 	Violations []string
+
+	// verified caches decoded, verified messages by sender and frame hash:
+	// a broadcast is verified once, not once per receiver. Cores never
+	// modify received messages, so sharing them is safe.
+	verified map[verifyKey]pbft.Message
 }
+
+type verifyKey struct {
+	from int
+	hash [32]byte
+}
+
+// decodeVerify is what the node's worker pool does: Decode then Verify.
+func (nw *Network) decodeVerify(p Packet) (pbft.Message, error) {
+	key := verifyKey{p.From, sha256.Sum256(p.Frame)}
+	if m, ok := nw.verified[key]; ok {
+		return m, nil
+	}
+	m, err := pbft.Decode(p.Frame)
+	if err == nil {
+		err = nw.Verifier.Verify(p.From, m)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if nw.verified == nil || len(nw.verified) >= verifyCacheMax {
+		nw.verified = make(map[verifyKey]pbft.Message)
+	}
+	nw.verified[key] = m
+	return m, nil
+}
+
+// verifyCacheMax bounds the verification cache; it is dropped when full.
+const verifyCacheMax = 1 << 14
 
 // New builds a network of n replicas with deterministic keys.
 func New(n int, opts Options) (*Network, error) {
@@ -314,10 +347,7 @@ func (nw *Network) DeliverOne() bool {
 	if nd.Core == nil || (nw.Drop != nil && nw.Drop(p)) {
 		return true
 	}
-	m, err := pbft.Decode(p.Frame)
-	if err == nil {
-		err = nw.Verifier.Verify(p.From, m)
-	}
+	m, err := nw.decodeVerify(p)
 	if err == nil {
 		err = nd.Core.Step(m)
 		if nw.Trace != nil {
