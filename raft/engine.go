@@ -3,7 +3,6 @@ package raft
 import (
 	"fmt"
 	"log/slog"
-	"slices"
 
 	"google.golang.org/protobuf/proto"
 
@@ -31,10 +30,10 @@ type Engine struct {
 	// height is the last block height handed out in Committed (or
 	// restored from a snapshot); the next data entry becomes height+1.
 	height uint64
-	// heights maps the heights handed out since the latest snapshot to
-	// their raft entries, ascending; a ledger snapshot at a height is a
-	// raft snapshot at its entry's index.
-	heights []heightIndex
+	// resumeHeight: after a restart, raft hands out again the entries
+	// from the first conf change after the snapshot (so that it is applied
+	// again); their blocks up to this height the ledger already has.
+	resumeHeight uint64
 	// appliedIndex is the raft index the ledger has applied through:
 	// the last committed entry of the last Ready advanced (or the
 	// restored snapshot).
@@ -61,11 +60,6 @@ type Engine struct {
 
 	// err is the first storage error; the engine is dead after it.
 	err error
-}
-
-// heightIndex locates a block in the raft log.
-type heightIndex struct {
-	height, index uint64
 }
 
 // readyState is the Ready between Ready() and Advance().
@@ -172,16 +166,24 @@ func (e *Engine) recover(l loaded) error {
 	e.snapIndex, e.snapHeight = snapIndex, p.height
 	e.height, e.appliedHeight = p.height, p.height
 	e.appliedIndex = snapIndex
+	// ccIndex is the first conf change after the snapshot that the ledger
+	// height shows applied, ccHeight the height before it.
+	var ccIndex, ccHeight uint64
 	for _, ent := range l.entries {
 		if e.height == applied {
 			break
 		}
-		if ent.GetType() != pb.EntryNormal || len(ent.GetData()) == 0 {
+		if ent.GetType() != pb.EntryNormal {
+			if ccIndex == 0 {
+				ccIndex, ccHeight = ent.GetIndex(), e.height
+			}
+			continue
+		}
+		if len(ent.GetData()) == 0 {
 			continue
 		}
 		e.height++
 		e.appliedIndex = ent.GetIndex()
-		e.heights = append(e.heights, heightIndex{height: e.height, index: ent.GetIndex()})
 	}
 	if e.height != applied {
 		return fmt.Errorf("ledger height %d but the raft log holds only up to height %d: %w",
@@ -197,6 +199,14 @@ func (e *Engine) recover(l loaded) error {
 			return err
 		}
 		e.log.Info("commit index raised to the ledger's", "stored_commit", commit, "applied_index", e.appliedIndex)
+	}
+	if ccIndex != 0 {
+		// Raft starts from the configuration of the snapshot (or genesis)
+		// and learns later ones only by applying them: have it hand out
+		// the entries again from the first conf change; the blocks among
+		// them the ledger has are not emitted again.
+		e.resumeHeight = applied
+		e.height, e.appliedIndex = ccHeight, ccIndex-1
 	}
 	return nil
 }
@@ -405,7 +415,6 @@ func (e *Engine) Ready() engine.Ready {
 		w.payload, _ = decodeSnapshot(raw.Snapshot.GetData()) // checked by Decode
 		// Blocks after the snapshot number on from its height.
 		e.height = w.payload.height
-		e.heights = e.heights[:0]
 	}
 	rs.out.Persist = w
 	rs.out.Messages = e.outbound(raw.Messages, rs)
@@ -456,7 +465,9 @@ func (e *Engine) committed(ents []*pb.Entry) []engine.Committed {
 			panic(fmt.Sprintf("raft: committed entry %d does not decode: %v", ent.GetIndex(), err))
 		}
 		e.height++
-		e.heights = append(e.heights, heightIndex{height: e.height, index: ent.GetIndex()})
+		if e.height <= e.resumeHeight {
+			continue // applied before a restart
+		}
 		out = append(out, engine.Committed{
 			Height:   e.height,
 			Txs:      b.txs,
@@ -570,10 +581,10 @@ func (e *Engine) maybeSnapshot() {
 	if e.err != nil || e.appliedIndex < e.snapIndex+e.cfg.SnapshotInterval || e.appliedIndex < e.snapRetryIndex {
 		return
 	}
-	if e.appliedHeight == e.snapHeight {
-		return // only empty entries since the snapshot: nothing new to save
-	}
-	if _, ok := e.indexOf(e.appliedHeight); !ok {
+	if e.appliedHeight != e.height || e.height == e.snapHeight {
+		// The ledger has not applied all that was handed out (a node that
+		// applies behind Advance), or only empty entries followed the last
+		// snapshot: nothing to do now.
 		return
 	}
 	e.snapRetryIndex = e.appliedIndex + e.cfg.SnapshotInterval
@@ -582,10 +593,8 @@ func (e *Engine) maybeSnapshot() {
 		e.log.Error("ledger snapshot failed", "height", e.appliedHeight, "err", err)
 		return
 	}
-	index, ok := e.indexOf(height)
-	if !ok || index > e.appliedIndex || index <= e.snapIndex {
-		e.log.Error("ledger snapshot at an unexpected height", "height", height,
-			"applied_height", e.appliedHeight)
+	if height != e.height {
+		e.log.Error("ledger snapshot at an unexpected height", "height", height, "want", e.height)
 		return
 	}
 	data := encodeSnapshot(snapshotPayload{height: height, appHash: appHash, state: state})
@@ -593,6 +602,9 @@ func (e *Engine) maybeSnapshot() {
 		e.log.Error("ledger snapshot too large: log not compacted", "bytes", len(data), "limit", snapshotBytesMax)
 		return
 	}
+	// The snapshot covers every entry applied, data or not, so the
+	// configuration recorded with it is the current one.
+	index := e.appliedIndex
 	keep := e.cfg.SnapshotInterval / 2
 	compactTo := uint64(0)
 	if index > keep {
@@ -604,36 +616,7 @@ func (e *Engine) maybeSnapshot() {
 		return
 	}
 	e.snapIndex, e.snapHeight = index, height
-	i, _ := slices.BinarySearchFunc(e.heights, height, func(h heightIndex, t uint64) int {
-		return cmpUint64(h.height, t)
-	})
-	e.heights = slices.Delete(e.heights, 0, i+1)
 	e.log.Info("raft snapshot", "index", index, "height", height, "compacted_to", compactTo, "bytes", len(data))
-}
-
-// indexOf returns the raft index of the block at height, if it was handed
-// out since the latest snapshot (or is the snapshot's).
-func (e *Engine) indexOf(height uint64) (uint64, bool) {
-	if height == e.snapHeight {
-		return e.snapIndex, true
-	}
-	i, ok := slices.BinarySearchFunc(e.heights, height, func(h heightIndex, t uint64) int {
-		return cmpUint64(h.height, t)
-	})
-	if !ok {
-		return 0, false
-	}
-	return e.heights[i].index, true
-}
-
-func cmpUint64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Status reports the engine's view: Mode "raft", Round the term, Role
