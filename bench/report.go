@@ -32,6 +32,7 @@ type Report struct {
 	Host       Host          `json:"host"`
 	Runs       []*RunResult  `json:"runs"`
 	Comparison []Ratio       `json:"comparison,omitempty"` // every later run over the first
+	Medians    []Median      `json:"medians,omitempty"`    // configurations run more than once
 	Targets    []TargetCheck `json:"targets"`
 	Charts     []string      `json:"charts"` // file names in the report directory
 }
@@ -75,12 +76,24 @@ func NewReport(command string, started time.Time, runs []*RunResult) *Report {
 	}
 	for _, r := range runs {
 		fillPerTx(r)
+	}
+	// With repeats, targets and comparisons use the medians; otherwise
+	// each run stands for itself.
+	rep.Medians = medians(runs)
+	byConfig := runs
+	if len(rep.Medians) > 0 {
+		byConfig = nil
+		for _, m := range rep.Medians {
+			byConfig = append(byConfig, m.medianRun())
+		}
+	}
+	for _, r := range byConfig[min(1, len(byConfig)):] {
+		rep.Comparison = append(rep.Comparison, compare(byConfig[0], r)...)
+	}
+	for _, r := range byConfig {
 		rep.Targets = append(rep.Targets, checkTargets(r)...)
 	}
-	rep.Targets = append(rep.Targets, checkScaling(runs)...)
-	for _, r := range runs[min(1, len(runs)):] {
-		rep.Comparison = append(rep.Comparison, compare(runs[0], r)...)
-	}
+	rep.Targets = append(rep.Targets, checkScaling(byConfig)...)
 	return rep
 }
 
@@ -185,7 +198,9 @@ func checkScaling(runs []*RunResult) []TargetCheck {
 func compare(a, b *RunResult) []Ratio {
 	var out []Ratio
 	add := func(metric string, x, y float64) {
-		out = append(out, Ratio{RunA: a.Label, RunB: b.Label, Metric: metric, A: x, B: y, BOverA: ratio(y, x)})
+		if x != 0 || y != 0 {
+			out = append(out, Ratio{RunA: a.Label, RunB: b.Label, Metric: metric, A: x, B: y, BOverA: ratio(y, x)})
+		}
 	}
 	pa, pb := a.Phase(PhasePeak), b.Phase(PhasePeak)
 	if pa == nil && len(a.Phases) > 0 && len(b.Phases) > 0 {
@@ -284,6 +299,15 @@ func (rep *Report) WriteTable(w io.Writer) {
 		}
 		tw.Flush()
 	}
+	if len(rep.Medians) > 0 {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "config\truns\tmedian peak tx/s\teach\tlow p50 ms\tload80 p99 ms\tmax RSS MiB\t")
+		for _, m := range rep.Medians {
+			fmt.Fprintf(tw, "%s\t%d\t%.0f\t%v\t%.2f\t%.2f\t%.1f\t\n", m.Config, m.Runs, m.PeakTxPerS, m.PeakTxPerSs, m.LowP50, m.Load80P99, m.MaxRSSMiB)
+		}
+		tw.Flush()
+	}
 	if len(rep.Targets) > 0 {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -360,6 +384,13 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 		if i == len(rep.Comparison)-1 || c.RunB != rep.Comparison[i+1].RunB {
 			fmt.Fprintln(w)
 		}
+	}
+	if len(rep.Medians) > 0 {
+		fmt.Fprintln(w, "## Medians of repeated runs\n\n| config | runs | median peak tx/s | each | low-load p50 ms | p99 ms at 80% | max RSS MiB |\n|---|---|---|---|---|---|---|")
+		for _, m := range rep.Medians {
+			fmt.Fprintf(w, "| %s | %d | %.0f | %v | %.2f | %.2f | %.1f |\n", m.Config, m.Runs, m.PeakTxPerS, m.PeakTxPerSs, m.LowP50, m.Load80P99, m.MaxRSSMiB)
+		}
+		fmt.Fprintln(w)
 	}
 	if len(rep.Targets) > 0 {
 		fmt.Fprintln(w, "## Targets (issue 6)\n\n| run | target | want | measured | |\n|---|---|---|---|---|")

@@ -154,6 +154,39 @@ func TestReportScaling(t *testing.T) {
 	}
 }
 
+func TestReportMedians(t *testing.T) {
+	var runs []*RunResult
+	for _, peak := range []float64{1000, 3000, 2000} {
+		runs = append(runs, syntheticRun(ModePBFT, 4, peak))
+	}
+	runs = append(runs, syntheticRun(ModeRaft, 3, 5000), syntheticRun(ModeRaft, 3, 7000))
+	rep := NewReport("x", time.Unix(0, 0), runs)
+	if len(rep.Medians) != 2 {
+		t.Fatalf("medians %+v", rep.Medians)
+	}
+	if m := rep.Medians[0]; m.Config != "pbft n=4" || m.Runs != 3 || m.PeakTxPerS != 2000 || m.LowP50 != 2 {
+		t.Errorf("pbft median %+v", m)
+	}
+	if m := rep.Medians[1]; m.Runs != 2 || m.PeakTxPerS != 6000 {
+		t.Errorf("raft median %+v", m)
+	}
+	found := false
+	for _, tc := range rep.Targets {
+		if tc.Run == "pbft n=4 (median of 3)" && tc.Target == "throughput, signed transfers" {
+			found = tc.Measured == 2000 && !tc.Met
+		}
+	}
+	if !found {
+		t.Errorf("no target on the median: %+v", rep.Targets)
+	}
+	if len(rep.Comparison) == 0 || rep.Comparison[0].B != 6000 || rep.Comparison[0].BOverA != 3 {
+		t.Errorf("comparison of medians %+v", rep.Comparison)
+	}
+	if medianOf(nil) != 0 || medianOf([]float64{3, 1}) != 2 {
+		t.Error("medianOf")
+	}
+}
+
 func TestChartsWithoutData(t *testing.T) {
 	dir := t.TempDir()
 	empty := []*RunResult{{Label: "empty", Phases: []PhaseResult{{Name: "x"}}}}

@@ -43,6 +43,7 @@ type benchFlags struct {
 	lowRate     float64
 	keep        bool
 	verbose     bool
+	repeat      int
 }
 
 func newBenchCmd() *cobra.Command {
@@ -84,6 +85,7 @@ runs one testnet per size, to show what growing n costs.`,
 	fl.IntVar(&f.sampleEvery, "sample-every", bench.SampleEveryDefault, "measure receipt latency of every n-th tx")
 	fl.BoolVar(&f.phases, "latency-phases", true, "after a closed-loop peak, measure latency at 80% of it and at --low-rate")
 	fl.Float64Var(&f.lowRate, "low-rate", 200, "open-loop rate of the low-load latency phase, tx/s")
+	fl.IntVar(&f.repeat, "repeat", 1, "run each configuration this many times (fresh testnet each); the report gives medians")
 	fl.BoolVar(&f.keep, "keep", false, "keep the testnet directories (node logs) under --out")
 	fl.BoolVar(&f.verbose, "verbose", false, "log the bench's and launcher's progress to stderr")
 	return cmd
@@ -150,6 +152,9 @@ func (f *benchFlags) validate() error {
 	if f.out == "" {
 		return fmt.Errorf("--out: empty directory name")
 	}
+	if f.repeat < 1 || f.repeat > 100 {
+		return fmt.Errorf("--repeat %d: want 1..100", f.repeat)
+	}
 	return nil
 }
 
@@ -187,12 +192,19 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 	started := time.Now()
 	var runs []*bench.RunResult
 	for _, p := range plans {
-		fmt.Fprintf(stderr, "bench: %s n=%d: starting a testnet of %d nodes with %d funded accounts\n", p.mode, p.nodes, p.nodes, f.accounts)
-		res, err := benchOne(ctx, f, p, exe, filepath.Join(netRoot, fmt.Sprintf("%s-n%d-%d", p.mode, p.nodes, started.Unix())), log, stderr)
-		if err != nil {
-			return fmt.Errorf("bench: %s n=%d: %w", p.mode, p.nodes, err)
+		for k := 1; k <= f.repeat; k++ {
+			label := fmt.Sprintf("%s n=%d", p.mode, p.nodes)
+			if f.repeat > 1 {
+				label += fmt.Sprintf(" #%d", k)
+			}
+			fmt.Fprintf(stderr, "bench: %s: starting a testnet of %d nodes with %d funded accounts\n", label, p.nodes, f.accounts)
+			dir := filepath.Join(netRoot, fmt.Sprintf("%s-n%d-%d-%d", p.mode, p.nodes, started.Unix(), k))
+			res, err := benchOne(ctx, f, p, label, exe, dir, log, stderr)
+			if err != nil {
+				return fmt.Errorf("bench: %s: %w", label, err)
+			}
+			runs = append(runs, res)
 		}
-		runs = append(runs, res)
 	}
 	rep := bench.NewReport("bftledger bench "+strings.Join(os.Args[2:], " "), started, runs)
 	if err := rep.WriteFiles(f.out); err != nil {
@@ -206,7 +218,7 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 }
 
 // benchOne runs one engine on a fresh testnet in dir and stops it again.
-func benchOne(ctx context.Context, f benchFlags, p benchPlan, exe, dir string, log *slog.Logger, progress io.Writer) (*bench.RunResult, error) {
+func benchOne(ctx context.Context, f benchFlags, p benchPlan, label, exe, dir string, log *slog.Logger, progress io.Writer) (*bench.RunResult, error) {
 	tn, err := testnet.Init(testnet.Options{
 		Dir: dir, Nodes: p.nodes, Consensus: p.mode, Accounts: f.accounts, Binary: exe, Logger: log,
 	})
@@ -234,14 +246,14 @@ func benchOne(ctx context.Context, f benchFlags, p benchPlan, exe, dir string, l
 	}
 	chainID := tn.Genesis.ChainID
 	cfg := bench.Config{
-		Mode: p.mode, ChainID: chainID, Nodes: nodes,
+		Label: label, Mode: p.mode, ChainID: chainID, Nodes: nodes,
 		Accounts: len(keys), StartNonce: 0, Sign: transferSigner(chainID, keys),
 		VerifyReceipt: receiptVerifier(chainID),
 		Phases:        f.phaseList(), MaxRate: f.maxRate,
 		BatchTxs: f.batch, SampleEvery: f.sampleEvery,
 		Logger: log, Progress: progress, Interactive: isCharDevice(progress),
 	}
-	fmt.Fprintf(progress, "bench: %s n=%d: pre-signing transfers on %d cores\n", p.mode, p.nodes, runtime.GOMAXPROCS(0))
+	fmt.Fprintf(progress, "bench: %s: pre-signing transfers on %d cores\n", label, runtime.GOMAXPROCS(0))
 	return bench.Run(ctx, cfg)
 }
 
