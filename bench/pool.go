@@ -165,12 +165,7 @@ func (p *pool) ensure(ctx context.Context, total int, sign SignFunc) (int, error
 	}
 	// Work out each account's gap under the lock, sign outside it: senders
 	// only ever read txs[next], which signing does not touch.
-	type job struct {
-		acct  int
-		nonce uint64
-		count int
-	}
-	jobs := make([]job, 0, k)
+	jobs := make([]signJob, 0, k)
 	p.mu.Lock()
 	for a := range p.accts {
 		ac := &p.accts[a]
@@ -178,37 +173,13 @@ func (p *pool) ensure(ctx context.Context, total int, sign SignFunc) (int, error
 			continue
 		}
 		if have := len(ac.txs) - ac.next; have < per {
-			jobs = append(jobs, job{acct: a, nonce: p.startNonce + uint64(len(ac.txs)), count: per - have})
+			jobs = append(jobs, signJob{acct: a, nonce: p.startNonce + uint64(len(ac.txs)), count: per - have})
 		}
 	}
 	p.mu.Unlock()
 
-	out := make([][]Tx, len(jobs))
-	var cursor atomic.Int64
-	g, gctx := errgroup.WithContext(ctx)
-	for range runtime.GOMAXPROCS(0) {
-		g.Go(func() error {
-			for {
-				j := int(cursor.Add(1)) - 1
-				if j >= len(jobs) || gctx.Err() != nil {
-					return gctx.Err()
-				}
-				txs := make([]Tx, jobs[j].count)
-				for i := range txs {
-					tx, err := sign(jobs[j].acct, jobs[j].nonce+uint64(i))
-					if err != nil {
-						return fmt.Errorf("bench: sign account %d nonce %d: %w", jobs[j].acct, jobs[j].nonce+uint64(i), err)
-					}
-					if len(tx.Hex) == 0 || len(tx.Hex)%2 != 0 {
-						return fmt.Errorf("%w: sign account %d nonce %d: empty or odd-length hex", ErrConfig, jobs[j].acct, jobs[j].nonce+uint64(i))
-					}
-					txs[i] = tx
-				}
-				out[j] = txs
-			}
-		})
-	}
-	if err := g.Wait(); err != nil {
+	out, err := signJobs(ctx, jobs, sign)
+	if err != nil {
 		return 0, err
 	}
 
@@ -242,4 +213,45 @@ func (p *pool) exhausted() int {
 		}
 	}
 	return n
+}
+
+// signJob is count transfers of one account from nonce on.
+type signJob struct {
+	acct  int
+	nonce uint64
+	count int
+}
+
+// signJobs signs every job on all cores; out[j] holds job j's transfers.
+func signJobs(ctx context.Context, jobs []signJob, sign SignFunc) ([][]Tx, error) {
+	out := make([][]Tx, len(jobs))
+	var cursor atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	for range runtime.GOMAXPROCS(0) {
+		g.Go(func() error {
+			for {
+				j := int(cursor.Add(1)) - 1
+				if j >= len(jobs) || gctx.Err() != nil {
+					return gctx.Err()
+				}
+				txs := make([]Tx, jobs[j].count)
+				for i := range txs {
+					nonce := jobs[j].nonce + uint64(i)
+					tx, err := sign(jobs[j].acct, nonce)
+					if err != nil {
+						return fmt.Errorf("bench: sign account %d nonce %d: %w", jobs[j].acct, nonce, err)
+					}
+					if len(tx.Hex) == 0 || len(tx.Hex)%2 != 0 {
+						return fmt.Errorf("%w: sign account %d nonce %d: empty or odd-length hex", ErrConfig, jobs[j].acct, nonce)
+					}
+					txs[i] = tx
+				}
+				out[j] = txs
+			}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

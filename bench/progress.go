@@ -48,7 +48,8 @@ func (r *runner) startProgress(ctx context.Context, wg *sync.WaitGroup) (stop fu
 			}
 		}
 	}()
-	return func() { cancel(); <-done }
+	var once sync.Once
+	return func() { once.Do(func() { cancel(); <-done }) }
 }
 
 // progressLine reports elapsed time, the current phase, committed tx/s over

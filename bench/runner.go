@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -160,9 +161,10 @@ func Run(ctx context.Context, cfg Config) (*RunResult, error) {
 	log.Info("pre-signed transfers", "txs", n, "seconds", res.PresignSeconds)
 
 	bg, stopBG := context.WithCancel(ctx)
-	defer stopBG()
 	r.bg = bg
 	var bgWG sync.WaitGroup
+	// Every goroutine the run started has ended when Run returns.
+	defer func() { stopBG(); bgWG.Wait(); r.samplerWG.Wait() }()
 	r.origin = time.Now()
 	// The chain's height before any load is the tracker's starting point:
 	// every block above it is the run's.
@@ -175,39 +177,15 @@ func Run(ctx context.Context, cfg Config) (*RunResult, error) {
 	go func() { defer bgWG.Done(); r.pollStatus(bg) }()
 	go func() { defer bgWG.Done(); r.resendStale(bg) }()
 	stopProgress := r.startProgress(bg, &bgWG)
+	defer stopProgress()
 
 	cpuBase := r.readProcs()
-	var firstRate float64
-	for i, ph := range cfg.Phases {
-		if i > 0 {
-			if left := r.drain(ctx); left > 0 {
-				res.Warnings = append(res.Warnings, fmt.Sprintf("phase %s started with %d txs of earlier phases still in flight after %v", ph.Name, left, drainMax))
-			}
-			signed, err := r.pool.ensure(ctx, r.signBudget(ph, firstRate), cfg.Sign)
-			if err != nil {
-				stopBG()
-				bgWG.Wait()
-				return nil, err
-			}
-			res.PresignTxs += signed
-		}
-		pr, err := r.runPhase(ctx, i, ph, firstRate)
-		if err != nil {
-			stopBG()
-			bgWG.Wait()
-			return nil, err
-		}
-		if i == 0 {
-			firstRate = pr.TxPerSec
-		}
-		res.Phases = append(res.Phases, pr)
-		log.Info("phase done", "phase", ph.Name, "tx_per_sec", pr.TxPerSec, "p50_ms", pr.Latency.P50)
+	if err := r.runPhases(ctx, res, log); err != nil {
+		return nil, err
 	}
 	r.waitSamplers(ctx)
 	cpuEnd := r.readProcs()
 	stopProgress()
-	stopBG()
-	bgWG.Wait()
 	r.finish(res, cpuBase, cpuEnd)
 	// Phase latencies depend on samples that finished after their phase.
 	for i := range res.Phases {
@@ -216,6 +194,34 @@ func Run(ctx context.Context, cfg Config) (*RunResult, error) {
 	r.keepLatencies(res)
 	res.Warnings = append(res.Warnings, r.warnings(res)...)
 	return res, nil
+}
+
+// runPhases runs every phase in turn, draining the previous phase's txs
+// and signing what the next one needs in between.
+func (r *runner) runPhases(ctx context.Context, res *RunResult, log *slog.Logger) error {
+	var firstRate float64
+	for i, ph := range r.cfg.Phases {
+		if i > 0 {
+			if left := r.drain(ctx); left > 0 {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("phase %s started with %d txs of earlier phases still in flight after %v", ph.Name, left, drainMax))
+			}
+			signed, err := r.pool.ensure(ctx, r.signBudget(ph, firstRate), r.cfg.Sign)
+			if err != nil {
+				return err
+			}
+			res.PresignTxs += signed
+		}
+		pr, err := r.runPhase(ctx, i, ph, firstRate)
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			firstRate = pr.TxPerSec
+		}
+		res.Phases = append(res.Phases, pr)
+		log.Info("phase done", "phase", ph.Name, "tx_per_sec", pr.TxPerSec, "p50_ms", pr.Latency.P50)
+	}
+	return nil
 }
 
 // signBudget is how many unsent transfers phase ph needs: at the phase's
