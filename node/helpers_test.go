@@ -34,14 +34,14 @@ type testNet struct {
 // newTestNet writes n homes under t.TempDir() whose nodes listen on
 // 127.0.0.1 at ports chosen by the kernel. Genesis p2p addresses are
 // placeholders; startNodes points each node at its peers' real ports.
-func newTestNet(t testing.TB, n int, mode string, users int, mutate func(*Config)) *testNet {
+func newTestNet(t testing.TB, n int, mode string, users int, mutate func(i int, c *Config)) *testNet {
 	p := ledger.DefaultParams()
 	p.CheckpointInterval, p.WindowSize = 8, 32 // checkpoints and GC happen in short tests too
 	return newTestNetParams(t, n, mode, users, mutate, p)
 }
 
 // newTestNetParams is newTestNet with the given genesis params.
-func newTestNetParams(t testing.TB, n int, mode string, users int, mutate func(*Config), p ledger.Params) *testNet {
+func newTestNetParams(t testing.TB, n int, mode string, users int, mutate func(i int, c *Config), p ledger.Params) *testNet {
 	t.Helper()
 	dir := t.TempDir()
 	tn := &testNet{g: &ledger.Genesis{ChainID: testChainID, Consensus: mode, Params: p}}
@@ -74,7 +74,7 @@ func newTestNetParams(t testing.TB, n int, mode string, users int, mutate func(*
 		cfg.API.ListenAddr = "127.0.0.1:0"
 		cfg.Consensus.RequestTimeoutTicks = 100
 		if mutate != nil {
-			mutate(cfg)
+			mutate(i, cfg)
 		}
 		if err := cfg.Write(filepath.Join(home, ConfigFile)); err != nil {
 			t.Fatal(err)

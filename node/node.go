@@ -85,12 +85,12 @@ func New(home string, logger *slog.Logger) (*Node, error) {
 }
 
 // NewFromHome is New for an already loaded home.
-func NewFromHome(h *Home, logger *slog.Logger) (n *Node, err error) {
+func NewFromHome(h *Home, logger *slog.Logger) (_ *Node, err error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	g := h.Genesis
-	n = &Node{
+	n := &Node{
 		home:         h,
 		cfg:          h.Config,
 		chainID:      g.ChainID,
@@ -108,8 +108,7 @@ func NewFromHome(h *Home, logger *slog.Logger) (n *Node, err error) {
 	}
 	defer func() {
 		if err != nil {
-			n.Close()
-			n = nil
+			n.Close() // release what was opened before the failure
 		}
 	}()
 	n.m = newMetrics(n.reg)
