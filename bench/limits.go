@@ -34,6 +34,11 @@ const (
 	// submitted tx has its latency measured through signed receipts.
 	SampleEveryDefault = 16
 
+	// samplesPerSecond is the sampling an open-loop phase aims for: a
+	// phase slower than SampleEvery times this samples more often than
+	// every SampleEvery-th tx.
+	samplesPerSecond = 200
+
 	// SampleEveryMax bounds Config.SampleEvery.
 	SampleEveryMax = 1 << 20
 

@@ -202,6 +202,13 @@ func (p *pool) ensure(ctx context.Context, total int, sign SignFunc) (int, error
 	return signed, nil
 }
 
+// setSampleEvery changes how often released txs are sampled.
+func (p *pool) setSampleEvery(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sampleEvery = uint64(max(n, 1))
+}
+
 // exhausted returns how many accounts have no signed tx left.
 func (p *pool) exhausted() int {
 	p.mu.Lock()

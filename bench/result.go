@@ -55,6 +55,7 @@ type PhaseResult struct {
 	// any node, over every tx released inside the window.
 	CommitLatency Latency `json:"commit_latency"`
 
+	SampleEvery    int `json:"sample_every"`    // every n-th released tx was a latency sample
 	SamplesFailed  int `json:"samples_failed"`  // sampled txs without enough matching receipts in time
 	FailedReceipts int `json:"failed_receipts"` // sampled txs whose receipts carry a non-zero code
 

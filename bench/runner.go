@@ -249,12 +249,14 @@ func (r *runner) runPhase(ctx context.Context, idx int, ph Phase, firstRate floa
 			rate = 1
 		}
 	}
+	every := phaseSampleEvery(r.cfg.SampleEvery, rate)
+	r.pool.setSampleEvery(every)
 	start := time.Now()
 	winStart, winEnd := start.Add(ph.Warmup), start.Add(ph.Warmup+ph.Duration)
 	pr := PhaseResult{
 		Name: ph.Name, Loop: "closed", Clients: ph.Clients, TargetRate: rate,
 		WarmupSeconds: ph.Warmup.Seconds(), DurationSeconds: ph.Duration.Seconds(),
-		StartSeconds: r.since(winStart).Seconds(),
+		StartSeconds: r.since(winStart).Seconds(), SampleEvery: every,
 	}
 	if ph.Open() {
 		pr.Loop, pr.Clients = "open", 0
@@ -319,6 +321,17 @@ func (r *runner) drain(ctx context.Context) int {
 		}
 		pause(ctx, drainPoll)
 	}
+}
+
+// phaseSampleEvery is the sampling interval of a phase at rate tx/s (0 for
+// a closed loop): every tx at low rates, so a short low-load window still
+// has enough samples for its p99, thinning to every-th at high rates so
+// receipt polling stays bounded (about samplesPerSecond per second).
+func phaseSampleEvery(every int, rate float64) int {
+	if rate <= 0 {
+		return every
+	}
+	return min(every, max(1, int(rate/samplesPerSecond)))
 }
 
 // waitTrackerPass waits long enough for the block tracker to run one more

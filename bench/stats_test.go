@@ -104,3 +104,21 @@ func TestCountWindowAndRate(t *testing.T) {
 		t.Error("ratio")
 	}
 }
+
+func TestPhaseSampleEvery(t *testing.T) {
+	for _, tc := range []struct {
+		every int
+		rate  float64
+		want  int
+	}{
+		{16, 0, 16},    // closed loop: as configured
+		{16, 100, 1},   // slow: every tx
+		{16, 1000, 5},  // 200 samples/s
+		{16, 8000, 16}, // capped by the configuration
+		{1, 100000, 1}, // every tx if asked
+	} {
+		if got := phaseSampleEvery(tc.every, tc.rate); got != tc.want {
+			t.Errorf("every %d at %v tx/s: %d, want %d", tc.every, tc.rate, got, tc.want)
+		}
+	}
+}
