@@ -46,7 +46,9 @@
 // loop, so a stalled generator cannot hide delay) to the moment the client
 // holds the receipts it needs: f+1 matching receipts signed by distinct
 // validators under PBFT (f = (n-1)/3), one under Raft. Every SampleEvery-th
-// transfer is a sample; its receipts are long-polled with
+// transfer is a sample (more often in slow open-loop phases, aiming at
+// about 200 samples a second, so a short low-load window still yields a
+// p99); its receipts are long-polled with
 // GET /v1/txs/{hash}?wait=10s from f+1 nodes (more if one fails or
 // disagrees), each checked against the validator's genesis key and
 // signature. Commit latency, to the tx's block being first seen on any
