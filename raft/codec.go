@@ -230,12 +230,40 @@ func checkProposal(ents []*pb.Entry, n int) error {
 		return fmt.Errorf("proposal without entries: %w", ErrBadMessage)
 	}
 	for i, ent := range ents {
-		if ent.GetType() != pb.EntryNormal || ent.GetIndex() != 0 || ent.GetTerm() != 0 {
-			return fmt.Errorf("proposal entry %d: type %v index %d term %d: %w",
-				i, ent.GetType(), ent.GetIndex(), ent.GetTerm(), ErrBadMessage)
+		if ent.GetIndex() != 0 || ent.GetTerm() != 0 {
+			return fmt.Errorf("proposal entry %d: index %d term %d: %w",
+				i, ent.GetIndex(), ent.GetTerm(), ErrBadMessage)
 		}
-		if _, err := decodeBatch(ent.GetData(), n); err != nil {
-			return fmt.Errorf("proposal entry %d: %w", i, err)
+		switch ent.GetType() {
+		case pb.EntryNormal:
+			if _, err := decodeBatch(ent.GetData(), n); err != nil {
+				return fmt.Errorf("proposal entry %d: %w", i, err)
+			}
+		case pb.EntryConfChangeV2:
+			if err := checkConfChangeData(ent.GetData(), n); err != nil {
+				return fmt.Errorf("proposal entry %d: %w", i, err)
+			}
+		default:
+			return fmt.Errorf("proposal entry %d: type %v: %w", i, ent.GetType(), ErrBadMessage)
+		}
+	}
+	return nil
+}
+
+// checkConfChangeData checks that a proposed conf change parses and only
+// adds or removes validators.
+func checkConfChangeData(data []byte, n int) error {
+	cc := new(pb.ConfChangeV2)
+	if err := proto.Unmarshal(data, cc); err != nil {
+		return fmt.Errorf("conf change: %w: %w", ErrBadEntry, err)
+	}
+	if len(cc.GetChanges()) == 0 || len(cc.GetChanges()) > n {
+		return fmt.Errorf("conf change of %d members: %w", len(cc.GetChanges()), ErrBadEntry)
+	}
+	for _, ch := range cc.GetChanges() {
+		t, id := ch.GetType(), ch.GetNodeId()
+		if (t != pb.ConfChangeAddNode && t != pb.ConfChangeRemoveNode) || id == 0 || id > uint64(n) {
+			return fmt.Errorf("conf change %v of %d: %w", t, id, ErrBadEntry)
 		}
 	}
 	return nil

@@ -116,6 +116,15 @@ func TestDecodeMessage(t *testing.T) {
 		"pre-vote": {Type: pb.MsgPreVote.Enum(), From: new(uint64(2)), To: new(uint64(1)), Term: new(uint64(4)),
 			LogTerm: new(uint64(3)), Index: new(uint64(9))},
 	}
+	ccData := func(typ pb.ConfChangeType, id uint64) []byte {
+		b, err := proto.Marshal(&pb.ConfChangeV2{Changes: []*pb.ConfChangeSingle{{Type: typ.Enum(), NodeId: new(id)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	good["conf change proposal"] = &pb.Message{Type: pb.MsgProp.Enum(), From: new(uint64(2)), To: new(uint64(1)),
+		Entries: []*pb.Entry{{Type: pb.EntryConfChangeV2.Enum(), Data: ccData(pb.ConfChangeRemoveNode, 3)}}}
 	for name, m := range good {
 		if _, err := decodeMessage(1, 0, 3, msgFrame(t, m)); err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -150,6 +159,12 @@ func TestDecodeMessage(t *testing.T) {
 		"long context": {Type: pb.MsgHeartbeat.Enum(), From: new(uint64(2)), To: new(uint64(1)), Term: new(uint64(3)),
 			Context: make([]byte, readCtxBytesMax+1)},
 	}
+	bad["conf change of a stranger"] = &pb.Message{Type: pb.MsgProp.Enum(), From: new(uint64(2)), To: new(uint64(1)),
+		Entries: []*pb.Entry{{Type: pb.EntryConfChangeV2.Enum(), Data: ccData(pb.ConfChangeAddNode, 4)}}}
+	bad["learner proposal"] = &pb.Message{Type: pb.MsgProp.Enum(), From: new(uint64(2)), To: new(uint64(1)),
+		Entries: []*pb.Entry{{Type: pb.EntryConfChangeV2.Enum(), Data: ccData(pb.ConfChangeAddLearnerNode, 2)}}}
+	bad["old conf change proposal"] = &pb.Message{Type: pb.MsgProp.Enum(), From: new(uint64(2)), To: new(uint64(1)),
+		Entries: []*pb.Entry{{Type: pb.EntryConfChange.Enum()}}}
 	for name, m := range bad {
 		if _, err := decodeMessage(1, 0, 3, msgFrame(t, m)); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -30,6 +30,9 @@ type Engine struct {
 	// height is the last block height handed out in Committed (or
 	// restored from a snapshot); the next data entry becomes height+1.
 	height uint64
+	// confIndex is the index of the last conf change entry seen in our
+	// log; a change is pending while it is above appliedIndex.
+	confIndex uint64
 	// resumeHeight: after a restart, raft hands out again the entries
 	// from the first conf change after the snapshot (so that it is applied
 	// again); their blocks up to this height the ledger already has.
@@ -46,6 +49,10 @@ type Engine struct {
 	// the next attempt waits until this index is applied, so a failing
 	// snapshot costs once per SnapshotInterval entries, not once per Ready.
 	snapRetryIndex uint64
+	// snapForce asks for a snapshot at the next chance, interval or not:
+	// the configuration changed, and a node added back must not be sent a
+	// snapshot whose configuration leaves it out (raft would ignore it).
+	snapForce bool
 
 	lead          uint64 // etcd raft id of the leader, 0 if unknown
 	state         etcdraft.StateType
@@ -236,6 +243,9 @@ func (e *Engine) Step(msg any) error {
 	var appended []crypto.Hash
 	var term uint64
 	if in.m.GetType() == pb.MsgProp {
+		if err := e.checkProposedConfChanges(in.m); err != nil {
+			return fmt.Errorf("raft: proposal from %d: %w", in.m.GetFrom()-1, err)
+		}
 		var keep bool
 		if keep, appended, term = e.filterProposal(in.m); !keep {
 			return nil // every tx in it is already ordered
@@ -262,6 +272,10 @@ func (e *Engine) filterProposal(m *pb.Message) (keep bool, hashes []crypto.Hash,
 	term = bs.HardState.GetTerm()
 	ents := m.Entries[:0]
 	for _, ent := range m.Entries {
+		if ent.GetType() != pb.EntryNormal {
+			ents = append(ents, ent) // a conf change
+			continue
+		}
 		b, err := decodeBatch(ent.GetData(), e.cfg.N)
 		if err != nil {
 			continue // Decode checked it
@@ -415,6 +429,11 @@ func (e *Engine) Ready() engine.Ready {
 		w.payload, _ = decodeSnapshot(raw.Snapshot.GetData()) // checked by Decode
 		// Blocks after the snapshot number on from its height.
 		e.height = w.payload.height
+	}
+	for _, ent := range raw.Entries {
+		if ent.GetType() != pb.EntryNormal {
+			e.confIndex = ent.GetIndex()
+		}
 	}
 	rs.out.Persist = w
 	rs.out.Messages = e.outbound(raw.Messages, rs)
@@ -570,6 +589,7 @@ func (e *Engine) applyConfChange(ent *pb.Entry) {
 		return
 	}
 	e.cs = e.rn.ApplyConfChange(cc)
+	e.snapForce = true
 	e.log.Info("raft configuration changed", "index", ent.GetIndex(), "voters", e.cs.GetVoters())
 }
 
@@ -578,15 +598,20 @@ func (e *Engine) applyConfChange(ent *pb.Entry) {
 // ledger that cannot snapshot is logged and retried later; a storage
 // failure is fatal.
 func (e *Engine) maybeSnapshot() {
-	if e.err != nil || e.appliedIndex < e.snapIndex+e.cfg.SnapshotInterval || e.appliedIndex < e.snapRetryIndex {
+	if e.err != nil {
 		return
 	}
-	if e.appliedHeight != e.height || e.height == e.snapHeight {
+	due := e.appliedIndex >= e.snapIndex+e.cfg.SnapshotInterval || (e.snapForce && e.appliedIndex > e.snapIndex)
+	if !due || e.appliedIndex < e.snapRetryIndex {
+		return
+	}
+	if e.appliedHeight != e.height || (e.height == e.snapHeight && !e.snapForce) {
 		// The ledger has not applied all that was handed out (a node that
 		// applies behind Advance), or only empty entries followed the last
 		// snapshot: nothing to do now.
 		return
 	}
+	// Until this attempt succeeds, the next waits an interval.
 	e.snapRetryIndex = e.appliedIndex + e.cfg.SnapshotInterval
 	height, appHash, state, err := e.cfg.StateMachine.Snapshot()
 	if err != nil {
@@ -616,6 +641,7 @@ func (e *Engine) maybeSnapshot() {
 		return
 	}
 	e.snapIndex, e.snapHeight = index, height
+	e.snapForce, e.snapRetryIndex = false, 0
 	e.log.Info("raft snapshot", "index", index, "height", height, "compacted_to", compactTo, "bytes", len(data))
 }
 
