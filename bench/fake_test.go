@@ -116,6 +116,9 @@ func (c *fakeChain) handler(i int) http.Handler {
 		c.mu.Unlock()
 		writeJSON(w, 200, map[string]any{"results": res})
 	})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "# TYPE bftledger_view_changes_total counter\nbftledger_view_changes_total 0\nbftledger_messages_total{dir=\"in\",kind=\"prepare\"} %d\n", i)
+	})
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
 		height := c.commit()
 		writeJSON(w, 200, statusReply{Name: fmt.Sprintf("node%d", i), Validator: i, Mode: c.mode, Height: height, Role: "backup"})

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -362,6 +363,7 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 			fmt.Fprintf(w, "| %s | %d | %.1f | %.2f | %d | %d | %s | %d |\n", n.Name, n.PID, n.PeakRSSMiB, n.CPUSeconds, n.Height, n.Round, n.Role, n.ViewChanges)
 		}
 		fmt.Fprintf(w, "| load generator | | %.1f | %.2f | | | | |\n\n", r.Generator.PeakRSSMiB, r.Generator.CPUSeconds)
+		writeCounters(w, r)
 		if len(r.Events) > 0 {
 			fmt.Fprintln(w, "Events:")
 			for _, e := range r.Events {
@@ -405,5 +407,35 @@ func (rep *Report) WriteMarkdown(w io.Writer) {
 		for _, c := range rep.Charts {
 			fmt.Fprintf(w, "![%s](%s)\n\n", strings.TrimSuffix(c, ".png"), c)
 		}
+	}
+}
+
+// writeCounters lists each node's own message counters, which explain
+// figures the bench cannot see (relayed requests, state transfer, ...).
+func writeCounters(w io.Writer, r *RunResult) {
+	shown := false
+	for _, n := range r.NodeStats {
+		if len(n.Metrics) == 0 {
+			continue
+		}
+		if !shown {
+			fmt.Fprintln(w, "Node counters at the end of the run:")
+			shown = true
+		}
+		keys := make([]string, 0, len(n.Metrics))
+		for k := range n.Metrics {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			short := strings.TrimPrefix(k, "bftledger_")
+			short = strings.NewReplacer(`dir="`, "", `kind="`, "", `"`, "").Replace(short)
+			parts = append(parts, fmt.Sprintf("%s %g", short, n.Metrics[k]))
+		}
+		fmt.Fprintf(w, "- %s: %s\n", n.Name, strings.Join(parts, ", "))
+	}
+	if shown {
+		fmt.Fprintln(w)
 	}
 }

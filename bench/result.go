@@ -82,6 +82,10 @@ type NodeResult struct {
 	Round       uint64  `json:"round"` // view (PBFT) or term (Raft)
 	Role        string  `json:"role"`
 	ViewChanges uint64  `json:"view_changes"`
+	// Metrics are the node's own counters at the end of the run (message
+	// counts by kind and direction, view changes, commit latency sum and
+	// count), keyed "name{labels}".
+	Metrics map[string]float64 `json:"metrics,omitempty"`
 }
 
 // GeneratorResult is the load generator's own account.
@@ -121,8 +125,9 @@ func (r *RunResult) Latencies(i int) []time.Duration {
 	return r.latencies[i]
 }
 
-// finish fills the run-wide parts of res.
-func (r *runner) finish(res *RunResult, base, end []procUsage) {
+// finish fills the run-wide parts of res. metrics[i] is node i's scrape
+// (nil if it failed).
+func (r *runner) finish(res *RunResult, base, end []procUsage, metrics []map[string]float64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := time.Now()
@@ -134,6 +139,9 @@ func (r *runner) finish(res *RunResult, base, end []procUsage) {
 		if end != nil && end[i].PeakRSSBytes > 0 {
 			nr.PeakRSSMiB = round2(float64(end[i].PeakRSSBytes) / (1 << 20))
 			nr.CPUSeconds = round2(end[i].CPUSeconds - base[i].CPUSeconds)
+		}
+		if i < len(metrics) {
+			nr.Metrics = metrics[i]
 		}
 		if st := r.status[i]; st != nil {
 			nr.Height, nr.Role, nr.ViewChanges = st.Height, st.Role, st.ViewChanges

@@ -113,6 +113,11 @@ func checkRunInvariants(t *testing.T, chain *fakeChain, res *RunResult) {
 	if g.Samples > 0 && seen == 0 {
 		t.Errorf("%d samples but no commit seen (%d blocks)", g.Samples, blocks)
 	}
+	for _, n := range res.NodeStats {
+		if _, ok := n.Metrics["bftledger_view_changes_total"]; !ok {
+			t.Errorf("node %s: metrics %v", n.Name, n.Metrics)
+		}
+	}
 	window := 0
 	for _, p := range res.Phases {
 		window += p.CommittedTxs

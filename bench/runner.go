@@ -186,7 +186,15 @@ func Run(ctx context.Context, cfg Config) (*RunResult, error) {
 	r.waitSamplers(ctx)
 	cpuEnd := r.readProcs()
 	stopProgress()
-	r.finish(res, cpuBase, cpuEnd)
+	metrics := make([]map[string]float64, len(r.apis))
+	for i := range r.apis {
+		m, err := r.scrapeMetrics(ctx, i)
+		if err != nil {
+			log.Warn("metrics", "node", i, "err", err)
+		}
+		metrics[i] = m
+	}
+	r.finish(res, cpuBase, cpuEnd, metrics)
 	// Phase latencies depend on samples that finished after their phase.
 	for i := range res.Phases {
 		r.phaseLatency(&res.Phases[i], i)
