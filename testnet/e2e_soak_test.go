@@ -1,6 +1,7 @@
 package testnet
 
 import (
+	"context"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -54,35 +55,7 @@ func TestE2ESoak(t *testing.T) {
 	for round := 0; time.Now().Before(end); round++ {
 		i := rng.IntN(n)
 		hold := time.Duration(500+rng.IntN(2500)) * time.Millisecond
-		switch kind := rng.IntN(3); kind {
-		case 0:
-			t.Logf("round %d: kill node %d for %v", round, i, hold)
-			if err := tn.Kill(i); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(hold) // the fault's duration, not synchronisation
-			if err := tn.Restart(ctx, i); err != nil {
-				t.Fatal(err)
-			}
-		case 1:
-			t.Logf("round %d: pause node %d for %v", round, i, hold)
-			if err := tn.Pause(i); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(hold)
-			if err := tn.Resume(i); err != nil {
-				t.Fatal(err)
-			}
-		case 2:
-			t.Logf("round %d: isolate node %d for %v", round, i, hold)
-			if err := tn.Isolate(ctx, i); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(hold)
-			if err := tn.Heal(ctx, i); err != nil {
-				t.Fatal(err)
-			}
-		}
+		injectFault(ctx, t, tn, round, rng.IntN(3), i, hold)
 		// Progress between faults: the network commits again, all nodes
 		// up, before the next node fails.
 		before := l.count()
@@ -108,4 +81,36 @@ func TestE2ESoak(t *testing.T) {
 		checkSupply(t, tn, c, i)
 	}
 	checkAcked(t, c, l.ackedTxs())
+}
+
+// injectFault makes node i faulty for hold, then heals it: kind 0 kills
+// and restarts it, 1 pauses and resumes it, 2 isolates and heals it.
+func injectFault(ctx context.Context, t *testing.T, tn *Testnet, round, kind, i int, hold time.Duration) {
+	t.Helper()
+	names := []string{"kill", "pause", "isolate"}
+	t.Logf("round %d: %s node %d for %v", round, names[kind], i, hold)
+	var err error
+	switch kind {
+	case 0:
+		err = tn.Kill(i)
+	case 1:
+		err = tn.Pause(i)
+	case 2:
+		err = tn.Isolate(ctx, i)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(hold) // the fault's duration, not synchronisation
+	switch kind {
+	case 0:
+		err = tn.Restart(ctx, i)
+	case 1:
+		err = tn.Resume(i)
+	case 2:
+		err = tn.Heal(ctx, i)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,10 +1,13 @@
 package testnet
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bftledger/bftledger/client"
 )
 
 // Issue 4, tests 1 and 5: 200 transfers through the client, each accepted
@@ -53,29 +56,46 @@ func TestE2ETransfersAndFullRestart(t *testing.T) {
 // catches up.
 func TestE2EPartitionAndCrash(t *testing.T) {
 	tn, c := startE2E(t, e2eOptions(t, 4))
-	window := tn.Genesis.Params.WindowSize
 	l := newLoad(t, tn, c, 8)
 	l.run(ctxFor(t, 60*time.Second), 2)
-
-	const backup = 3
 	ctx := ctxFor(t, 240*time.Second)
+	stop := l.background(ctx, 20*time.Second)
+	const backup = 3
+	partitionBackup(ctx, t, tn, c, backup)
+	primary := crashPrimary(ctx, t, tn, c, l)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	all := indices(4)
+	height := waitConverged(t, c, all, 1)
+	checkSameChain(t, c, all, height)
+	checkSupply(t, tn, c, backup)
+	checkSupply(t, tn, c, primary)
+	checkAcked(t, c, l.ackedTxs())
+}
+
+// partitionBackup isolates backup while load runs until the others'
+// stable checkpoints are a window past it, heals it, and checks that it
+// catches up through state transfer.
+func partitionBackup(ctx context.Context, t *testing.T, tn *Testnet, c *client.Client, backup int) {
+	t.Helper()
+	window := tn.Genesis.Params.WindowSize + tn.Genesis.Params.CheckpointInterval
 	if err := tn.Isolate(ctx, backup); err != nil {
 		t.Fatal(err)
 	}
-	isoStatus, err := c.Status(ctx, backup)
+	iso, err := c.Status(ctx, backup)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := l.background(ctx, 20*time.Second)
-	others := indices(4, backup)
+	others := indices(tn.N(), backup)
 	eventually(t, 90*time.Second, "the others' stable checkpoint passes the isolated backup's window", func() error {
 		st, err := statuses(ctx, c, others)
 		if err != nil {
 			return err
 		}
 		for _, s := range st {
-			if s.LastStableCheckpoint < isoStatus.Height+window+tn.Genesis.Params.CheckpointInterval {
-				return errorf("%s stable checkpoint %d, isolated backup at %d", s.Name, s.LastStableCheckpoint, isoStatus.Height)
+			if s.LastStableCheckpoint < iso.Height+window {
+				return errorf("%s stable checkpoint %d, isolated backup at %d", s.Name, s.LastStableCheckpoint, iso.Height)
 			}
 		}
 		return nil
@@ -84,28 +104,32 @@ func TestE2EPartitionAndCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 60*time.Second, "the healed backup catches up", func() error {
-		st, err := statuses(ctx, c, []int{0, backup})
+		st, err := statuses(ctx, c, []int{others[0], backup})
 		if err != nil {
 			return err
 		}
 		if st[1].Height+4 < st[0].Height {
-			return errorf("backup at %d, node0 at %d", st[1].Height, st[0].Height)
+			return errorf("backup at %d, %s at %d", st[1].Height, st[0].Name, st[0].Height)
 		}
 		return nil
 	})
-
-	if tail, err := os.ReadFile(tn.LogPath(backup)); err != nil || !strings.Contains(string(tail), "state transfer") {
+	if log, err := os.ReadFile(tn.LogPath(backup)); err != nil || !strings.Contains(string(log), "state transfer") {
 		t.Errorf("the healed backup's log shows no state transfer (%v)", err)
 	}
+}
 
-	// 2: kill the primary under load.
+// crashPrimary kills the current primary while load runs, checks that the
+// others change view and keep committing, restarts it and waits until it
+// catches up. It returns the primary's index.
+func crashPrimary(ctx context.Context, t *testing.T, tn *Testnet, c *client.Client, l *load) int {
+	t.Helper()
 	st, err := c.Status(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	primary := st.Leader
 	if primary < 0 {
-		primary = int(st.View % 4)
+		primary = int(st.View % uint64(tn.N()))
 	}
 	before := l.count()
 	if err := tn.Kill(primary); err != nil {
@@ -117,7 +141,7 @@ func TestE2EPartitionAndCrash(t *testing.T) {
 		}
 		return nil
 	})
-	live := indices(4, primary)
+	live := indices(tn.N(), primary)
 	sts, err := statuses(ctx, c, live)
 	if err != nil {
 		t.Fatal(err)
@@ -140,15 +164,7 @@ func TestE2EPartitionAndCrash(t *testing.T) {
 		}
 		return nil
 	})
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-	all := indices(4)
-	height := waitConverged(t, c, all, 1)
-	checkSameChain(t, c, all, height)
-	checkSupply(t, tn, c, backup)
-	checkSupply(t, tn, c, primary)
-	checkAcked(t, c, l.ackedTxs())
+	return primary
 }
 
 // Issue 4, test 4: one Byzantine node among four. The honest three agree
