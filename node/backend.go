@@ -122,6 +122,8 @@ func (n *Node) apiStatus() api.Status {
 	if b, err := n.store.LatestBlock(); err == nil {
 		out.AppHash = b.AppHash
 		out.Height = b.Height
+	} else if h, err := n.store.AppHash(0); err == nil && out.Height == 0 && len(h) == len(out.AppHash) {
+		copy(out.AppHash[:], h) // the genesis state's
 	}
 	for _, p := range n.host.Peers() {
 		out.Peers = append(out.Peers, api.PeerStatus{Index: p.Index, Name: g.Validators[p.Index].Name, Connected: p.Connected})

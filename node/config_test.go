@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/BurntSushi/toml"
 )
 
 func TestDefaultConfigValid(t *testing.T) {
@@ -140,4 +142,35 @@ func TestLoadConfigMissing(t *testing.T) {
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("got %v", err)
 	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	var buf strings.Builder
+	if err := toml.NewEncoder(&buf).Encode(DefaultConfig()); err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte(buf.String()))
+	f.Add([]byte("[consensus]\ntick_interval = \"5ms\"\n"))
+	f.Add([]byte("[unsafe]\nbyzantine = \"silent\"\nenable_admin = true\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseConfig(b)
+		if err != nil {
+			if !errors.Is(err, ErrConfig) {
+				t.Fatalf("error does not wrap ErrConfig: %v", err)
+			}
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("accepted an invalid config: %v", err)
+		}
+		// What parsed writes out and parses back the same.
+		var out strings.Builder
+		if err := toml.NewEncoder(&out).Encode(c); err != nil {
+			t.Fatal(err)
+		}
+		again, err := ParseConfig([]byte(out.String()))
+		if err != nil || *again != *c {
+			t.Fatalf("round trip: %v\n%s", err, out.String())
+		}
+	})
 }

@@ -28,7 +28,11 @@ type metrics struct {
 	commitLatency prometheus.Histogram
 	viewChanges   atomic.Uint64
 
-	mu       sync.Mutex // guards proposed; taken by the loop only
+	// in and out cache the message counters by kind; in is used only by
+	// the verify collector, out only by the loop.
+	in, out map[string]prometheus.Counter
+
+	mu       sync.Mutex // guards proposed (the loop and the executor)
 	proposed map[crypto.Hash]time.Time
 }
 
@@ -61,6 +65,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
 		}),
 		proposed: make(map[crypto.Hash]time.Time),
+		in:       make(map[string]prometheus.Counter),
+		out:      make(map[string]prometheus.Counter),
 	}
 	viewChanges := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "bftledger_view_changes_total", Help: "View changes (PBFT) or leader changes (Raft) seen since start.",
@@ -106,6 +112,20 @@ func (m *metrics) status(st *engine.Status) {
 	m.viewChanges.Store(st.ViewChanges)
 }
 
-func (m *metrics) inbound(kind string)  { m.messages.WithLabelValues(kind, "in").Inc() }
-func (m *metrics) outbound(kind string) { m.messages.WithLabelValues(kind, "out").Inc() }
-func (m *metrics) invalidMessage()      { m.invalid.Inc() }
+// inbound counts a verified message; only the verify collector calls it.
+func (m *metrics) inbound(kind string) { counterFor(m.in, m.messages, kind, "in").Inc() }
+
+// outbound counts a sent message; only the loop calls it.
+func (m *metrics) outbound(kind string) { counterFor(m.out, m.messages, kind, "out").Inc() }
+
+// counterFor returns the counter of (kind, dir) from cache, creating it on
+// first use: label lookups hash their values, and this runs per message.
+func counterFor(cache map[string]prometheus.Counter, vec *prometheus.CounterVec, kind, dir string) prometheus.Counter {
+	c, ok := cache[kind]
+	if !ok {
+		c = vec.WithLabelValues(kind, dir)
+		cache[kind] = c
+	}
+	return c
+}
+func (m *metrics) invalidMessage() { m.invalid.Inc() }

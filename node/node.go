@@ -40,7 +40,8 @@ type Node struct {
 	chainID string
 	index   int
 	mode    string
-	log     *slog.Logger
+	log     *slog.Logger // bound to our validator index
+	baseLog *slog.Logger // for components that bind the index themselves
 
 	store  *ledger.Store
 	consDB dbm.DB
@@ -97,6 +98,7 @@ func NewFromHome(h *Home, logger *slog.Logger) (_ *Node, err error) {
 		index:        h.Index,
 		mode:         g.Consensus,
 		log:          logger.With("node", h.Index),
+		baseLog:      logger,
 		reg:          prometheus.NewRegistry(),
 		txCache:      newTxCache(verifiedTxCacheLen),
 		waiters:      newWaiters(receiptWaitersMax),
@@ -172,7 +174,7 @@ func (n *Node) newHost() error {
 		PrivateKey: n.home.Key.PrivateKey(),
 		ListenAddr: n.cfg.P2P.ListenAddr,
 		Peers:      peers,
-		Logger:     n.log.With("component", "p2p"),
+		Logger:     n.baseLog.With("component", "p2p"),
 		Registerer: n.reg,
 	})
 	if err != nil {

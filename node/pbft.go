@@ -203,7 +203,7 @@ func (n *Node) newPBFT() error {
 		RequestTimeoutTicks: n.cfg.Consensus.RequestTimeoutTicks,
 		MaxPendingTxs:       n.cfg.Consensus.MaxPendingTxs,
 		Storage:             blockStorage{n.store},
-		Logger:              n.log.With("component", "pbft"),
+		Logger:              n.baseLog.With("component", "pbft"),
 	}
 	applied := n.store.Height()
 	core, err := pbft.New(cfg, recs, applied)

@@ -38,7 +38,7 @@ func (n *Node) newRaft() error {
 		MaxBatchBytes:     g.Params.MaxBatchBytes,
 		BatchTimeoutTicks: n.cfg.Consensus.BatchTimeoutTicks,
 		MaxPendingTxs:     n.cfg.Consensus.MaxPendingTxs,
-		Logger:            n.log.With("component", "raft"),
+		Logger:            n.baseLog.With("component", "raft"),
 	})
 	if err != nil {
 		return fmt.Errorf("node: raft: %w", err)
