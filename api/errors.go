@@ -47,6 +47,7 @@ type apiError struct {
 	msg    string
 }
 
+// Error returns the human-readable message.
 func (e *apiError) Error() string { return e.msg }
 
 func badRequest(format string, args ...any) *apiError {

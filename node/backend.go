@@ -57,12 +57,16 @@ func (b backend) Propose(ctx context.Context, hashes []crypto.Hash, txs [][]byte
 	}
 }
 
+// Receipt reads the ledger's receipt of h.
 func (b backend) Receipt(h crypto.Hash) (*ledger.Receipt, error) { return b.n.store.Receipt(h) }
 
+// WaitReceipt long-polls for h's receipt through the node's bounded waiters.
 func (b backend) WaitReceipt(ctx context.Context, h crypto.Hash) (*ledger.Receipt, error) {
 	return b.n.waiters.wait(ctx, h, func() (*ledger.Receipt, error) { return b.n.store.Receipt(h) })
 }
 
+// Account reads an account, after a read-index round when linearizable
+// is asked for in Raft mode (PBFT reads are served locally).
 func (b backend) Account(ctx context.Context, a crypto.Address, linearizable bool) (ledger.Account, uint64, error) {
 	n := b.n
 	if linearizable && n.mode == engine.ModeRaft {
@@ -76,12 +80,16 @@ func (b backend) Account(ctx context.Context, a crypto.Address, linearizable boo
 	return acct, h, err
 }
 
+// Block reads the block at h.
 func (b backend) Block(h uint64) (*ledger.Block, error) { return b.n.store.Block(h) }
 
+// LatestBlock reads the newest block.
 func (b backend) LatestBlock() (*ledger.Block, error) { return b.n.store.LatestBlock() }
 
+// SetIsolated turns the p2p host's fault injection on or off.
 func (b backend) SetIsolated(on bool) { b.n.host.SetIsolated(on) }
 
+// Status assembles the node's status.
 func (b backend) Status() api.Status { return b.n.apiStatus() }
 
 // publishStatus snapshots the engine's status for readers outside the loop

@@ -33,9 +33,11 @@ const (
 	maxPendingTxsDefault = 20000
 	maxPendingTxsMax     = 1_000_000
 
-	// proposeQueueLen is the capacity, in txs, of the channel from the API
-	// to the consensus loop. A full channel answers 503 Busy.
-	proposeQueueLen = 8192
+	// proposeQueueLen is the capacity, in proposals (one per HTTP request,
+	// up to api.BatchTxsMax txs each), of the channel from the API to the
+	// consensus loop. A full channel answers 503 Busy. Each request waits
+	// for its verdict, so it holds at most one slot.
+	proposeQueueLen = 1024
 
 	// verifyQueueLen and verifiedQueueLen bound the frames waiting for a
 	// verify worker and the verified messages waiting for the loop. When

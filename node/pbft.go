@@ -109,11 +109,13 @@ func (e *pbftEngine) Step(msg any) error {
 	return e.core.Step(m)
 }
 
+// Propose, Tick, HasReady and Status forward to the replica.
 func (e *pbftEngine) Propose(tx []byte) error { return e.core.Propose(tx) }
 func (e *pbftEngine) Tick()                   { e.core.Tick() }
 func (e *pbftEngine) HasReady() bool          { return e.core.HasReady() }
 func (e *pbftEngine) Status() engine.Status   { return e.core.Status() }
 
+// Applied reports an applied height and its app hash to the replica.
 func (e *pbftEngine) Applied(height uint64, appHash []byte) { e.core.Applied(height, appHash) }
 
 // Ready encodes the core's outgoing messages and keeps its Ready for
@@ -164,6 +166,7 @@ func (e *pbftEngine) Persist(rd engine.Ready) error {
 	return nil
 }
 
+// Advance acknowledges a Ready that Persist wrote and the loop sent.
 func (e *pbftEngine) Advance(rd engine.Ready) {
 	if prd, ok := rd.Persist.(pbft.Ready); ok {
 		e.core.Advance(prd)
@@ -174,6 +177,7 @@ func (e *pbftEngine) Advance(rd engine.Ready) {
 // block store: block h is PBFT sequence number h.
 type blockStorage struct{ store *ledger.Store }
 
+// Committed returns block seq as the batch the core delivered at seq.
 func (s blockStorage) Committed(seq uint64) (engine.Committed, bool) {
 	b, err := s.store.Block(seq)
 	if err != nil {
