@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -229,7 +230,12 @@ func (c *Client) do(ctx context.Context, node int, r request, out any) (int, err
 	var lastErr error
 	for attempt := 0; attempt < r.retries; attempt++ {
 		if attempt > 0 {
-			if err := sleepCtx(ctx, backoff(attempt)); err != nil {
+			wait := backoff(attempt)
+			var ae *APIError
+			if errors.As(lastErr, &ae) && ae.RetryAfter > wait {
+				wait = min(ae.RetryAfter, backoffMax)
+			}
+			if err := sleepCtx(ctx, wait); err != nil {
 				return 0, fmt.Errorf("%w (last: %w)", err, lastErr)
 			}
 		}
@@ -266,6 +272,9 @@ func (c *Client) once(ctx context.Context, node int, r request, body []byte, out
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyBytesMax))
 		ae := &APIError{Node: c.nodes[node], Status: resp.StatusCode}
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			ae.RetryAfter = time.Duration(min(secs, 3600)) * time.Second
+		}
 		var eb apiErrorBody
 		if decodeJSON(b, &eb) == nil {
 			ae.Code, ae.Message = eb.Code, eb.Error

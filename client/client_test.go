@@ -204,9 +204,16 @@ func TestSubmitRetriesBusyWithSameBytes(t *testing.T) {
 func TestSubmitBusyExhaustsAttempts(t *testing.T) {
 	fn := newFakeNet(t, 1, Options{MaxAttempts: 2})
 	fn.nodes[0].submitStatus, fn.nodes[0].submitCode = 503, "busy"
+	fn.nodes[0].retryAfter = true
+	start := time.Now()
 	_, err := fn.c.SubmitTxTo(ctxTimeout(t, 5*time.Second), 0, testTx(t, 0).Encode())
-	if !errors.Is(err, ErrBusy) {
-		t.Fatalf("err %v, want ErrBusy", err)
+	var ae *APIError
+	if !errors.Is(err, ErrBusy) || !errors.As(err, &ae) || ae.RetryAfter != time.Second {
+		t.Fatalf("err %v, want ErrBusy with Retry-After 1s", err)
+	}
+	// The one retry honoured Retry-After.
+	if waited := time.Since(start); waited < 900*time.Millisecond {
+		t.Errorf("retried after %v, before the node's Retry-After", waited)
 	}
 }
 

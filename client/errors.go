@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Sentinel errors. Compare with errors.Is.
@@ -35,6 +36,9 @@ type APIError struct {
 	Status  int    // HTTP status
 	Code    string // machine code, e.g. "wrong_chain"
 	Message string // human readable
+	// RetryAfter is the node's Retry-After on a 503/429 answer (0 if none):
+	// the client waits at least this long, capped at 1s, before retrying.
+	RetryAfter time.Duration
 }
 
 // Error implements error.

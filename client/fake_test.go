@@ -34,6 +34,8 @@ type fakeNode struct {
 	submitCode   string
 	busyCount    int
 	submits      atomic.Int64
+	// retryAfter adds Retry-After: 1 to 503 answers.
+	retryAfter bool
 	// badSig makes receipts carry a corrupt signature.
 	badSig bool
 	// onSubmit, if set, runs for each accepted tx.
@@ -116,7 +118,7 @@ func (f *fakeNode) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Unlock()
 	if status != 0 {
-		if status == 503 {
+		if status == 503 && f.retryAfter {
 			w.Header().Set("Retry-After", "1")
 		}
 		writeErr(w, status, code, "refused by the fake")
