@@ -47,7 +47,7 @@
 // holds the receipts it needs: f+1 matching receipts signed by distinct
 // validators under PBFT (f = (n-1)/3), one under Raft. Every SampleEvery-th
 // transfer is a sample (more often in slow open-loop phases, aiming at
-// about 200 samples a second, so a short low-load window still yields a
+// about 50 samples a second, so a short low-load window still yields a
 // p99); its receipts are long-polled with
 // GET /v1/txs/{hash}?wait=10s from f+1 nodes (more if one fails or
 // disagrees), each checked against the validator's genesis key and
