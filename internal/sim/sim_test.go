@@ -22,7 +22,7 @@ var (
 	flagBehaviour = flag.String("behaviour", "", "force this Byzantine behaviour on every seed")
 	flagSimLog    = flag.Bool("simlog", false, "print the replicas' debug log (use with -seed)")
 	flagIgnore    = flag.String("ignore", "", "comma-separated violation kinds that do not fail a seed (triage only)")
-	flagFirstOnly = flag.Bool("first-violation", false, "stop each seed at its first violation (fast soaks)")
+	flagFirstOnly = flag.Bool("first-violation", false, "stop each seed at its first violation (the default when running several seeds)")
 )
 
 // defaultSeeds is how many seeds `go test ./internal/sim` runs.
@@ -75,7 +75,7 @@ func TestSeeds(t *testing.T) {
 				if len(seeds) > 1 {
 					t.Parallel()
 				}
-				runSeed(t, seed, cov)
+				runSeed(t, seed, cov, len(seeds) > 1)
 			})
 		}
 	})
@@ -92,7 +92,9 @@ func TestSeeds(t *testing.T) {
 	t.Logf("coverage: %v", cov.seen)
 }
 
-func runSeed(t *testing.T, seed uint64, cov *coverage) {
+// runSeed runs one swarm seed. With firstOnly (a many-seed run) it stops at
+// the first violation; a replay with -seed reports them all.
+func runSeed(t *testing.T, seed uint64, cov *coverage, firstOnly bool) {
 	var logger *slog.Logger
 	if *flagSimLog {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug,
@@ -107,7 +109,7 @@ func runSeed(t *testing.T, seed uint64, cov *coverage) {
 	if err != nil {
 		t.Fatalf("seed %d: %v", seed, err)
 	}
-	if *flagFirstOnly {
+	if (*flagFirstOnly || firstOnly) && *flagIgnore == "" {
 		cfg.MaxViolations = 1
 	}
 	desc := Describe(cfg)
@@ -126,7 +128,7 @@ func runSeed(t *testing.T, seed uint64, cov *coverage) {
 	}
 	r := s.Run()
 	if failing(r) {
-		t.Errorf("seed %d FAILED (%s)\nreplay: go test ./internal/sim -run 'TestSeeds' -seed=%d -v\n%s",
+		t.Errorf("seed %d FAILED (%s)\nreplay (every violation, last events): go test ./internal/sim -run 'TestSeeds' -seed=%d -v\n%s",
 			seed, desc, seed, r.Report())
 		return
 	}
