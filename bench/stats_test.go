@@ -112,8 +112,8 @@ func TestPhaseSampleEvery(t *testing.T) {
 		want  int
 	}{
 		{16, 0, 16},    // closed loop: as configured
-		{16, 100, 1},   // slow: every tx
-		{16, 1000, 5},  // 200 samples/s
+		{16, 40, 1},    // slow: every tx
+		{16, 200, 4},   // 50 samples/s
 		{16, 8000, 16}, // capped by the configuration
 		{1, 100000, 1}, // every tx if asked
 	} {
