@@ -58,15 +58,18 @@ func (r *runner) progressLine(now time.Time) string {
 	el := r.since(now)
 	ph := r.cfg.Phases[r.phase.Load()]
 	name := ph.Name
-	if r.draining.Load() {
+	switch {
+	case r.draining.Load():
 		name = "drain"
+	case now.UnixNano() < r.winStart.Load():
+		name += " (warm-up)"
 	}
 	r.mu.Lock()
 	last := CountWindow(r.points, el-time.Second, el+time.Second)
 	total := CountWindow(r.points, 0, el+time.Second)
 	inflight := len(r.inflight)
 	r.mu.Unlock()
-	return fmt.Sprintf("[%s] %5.1fs  phase %-6s  %7.0f tx/s now  %7.0f tx/s avg  %6d in flight  %d samples",
+	return fmt.Sprintf("[%s] %5.1fs  phase %-16s  %7.0f tx/s now  %7.0f tx/s avg  %6d in flight  %d samples",
 		r.cfg.Label, el.Seconds(), name, float64(last), Rate(total, el), inflight, r.sampleCount())
 }
 

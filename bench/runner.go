@@ -23,6 +23,9 @@ type runner struct {
 	phase  atomic.Int32    // index of the phase submitting now
 	// draining is set between phases while earlier txs commit.
 	draining atomic.Bool
+	// winStart is the current phase's window start (Unix ns): before it
+	// the phase is warming up.
+	winStart atomic.Int64
 
 	mu       sync.Mutex
 	inflight map[string]*flight
@@ -261,6 +264,7 @@ func (r *runner) runPhase(ctx context.Context, idx int, ph Phase, firstRate floa
 	r.pool.setSampleEvery(every)
 	start := time.Now()
 	winStart, winEnd := start.Add(ph.Warmup), start.Add(ph.Warmup+ph.Duration)
+	r.winStart.Store(winStart.UnixNano())
 	pr := PhaseResult{
 		Name: ph.Name, Loop: "closed", Clients: ph.Clients, TargetRate: rate,
 		WarmupSeconds: ph.Warmup.Seconds(), DurationSeconds: ph.Duration.Seconds(),
