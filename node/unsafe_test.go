@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"io"
+	"net/http"
 	"log/slog"
 	"strings"
 	"sync"
@@ -75,15 +77,29 @@ func TestNetworkByzantine(t *testing.T) {
 	checkAgreement(t, rs[:3])
 }
 
-// TestAdminAndStorageFailure runs a one-validator network: the admin
-// endpoint isolates the node, and a storage failure stops Run with
-// ErrStorage.
+// TestAdminAndStorageFailure runs a one-validator network: the metrics
+// are served, the admin endpoint isolates the node, and a storage failure
+// stops Run with ErrStorage.
 func TestAdminAndStorageFailure(t *testing.T) {
 	tn := newTestNet(t, 1, engine.ModePBFT, 2, func(_ int, c *Config) { c.Unsafe.EnableAdmin = true })
 	rs := startNodes(t, tn.homes)
 	r := rs[0]
 	base := "http://" + r.n.APIAddr()
 	sendRound(t, tn, rs, 0)
+
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, name := range []string{"bftledger_height 1", "bftledger_view ", "bftledger_view_changes_total ",
+		"bftledger_committed_txs_total 2", "bftledger_pending_txs ", `bftledger_queue_depth{queue="propose"}`,
+		"bftledger_commit_latency_seconds_count 2", "bftledger_p2p_"} { // one node: no messages_total yet
+		if !strings.Contains(string(body), name) {
+			t.Errorf("metrics lack %q", name)
+		}
+	}
 
 	var st api.Status
 	if code := httpJSON(t, "POST", base+"/v1/admin/isolate", map[string]bool{"isolated": true}, nil); code != 200 {
