@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -46,6 +47,10 @@ type Host struct {
 	GOARCH    string `json:"goarch"`
 	GoVersion string `json:"go_version"`
 	Hostname  string `json:"hostname"`
+	// LoadAvg is the 1-minute load average when the report was made: on a
+	// shared machine, anything well above the bench's own load means the
+	// figures are low.
+	LoadAvg float64 `json:"load_avg_1m"`
 }
 
 // Ratio compares one figure between two runs.
@@ -73,7 +78,7 @@ func NewReport(command string, started time.Time, runs []*RunResult) *Report {
 	host, _ := os.Hostname()
 	rep := &Report{
 		Version: ReportVersion, Started: started.UTC(), Command: command, Runs: runs,
-		Host: Host{CPUs: runtime.NumCPU(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, GoVersion: runtime.Version(), Hostname: host},
+		Host: Host{CPUs: runtime.NumCPU(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, GoVersion: runtime.Version(), Hostname: host, LoadAvg: loadAvg()},
 	}
 	for _, r := range runs {
 		fillPerTx(r)
@@ -342,8 +347,8 @@ func metWord(ok bool) string {
 // WriteMarkdown writes report.md's content.
 func (rep *Report) WriteMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "# bftledger benchmark\n\n")
-	fmt.Fprintf(w, "Started %s on %s (%d CPUs, %s/%s, %s): nodes and load generator share the machine.\n\n",
-		rep.Started.Format(time.RFC3339), rep.Host.Hostname, rep.Host.CPUs, rep.Host.GOOS, rep.Host.GOARCH, rep.Host.GoVersion)
+	fmt.Fprintf(w, "Started %s on %s (%d CPUs, %s/%s, %s, load average %.1f at the end): nodes and load generator share the machine.\n\n",
+		rep.Started.Format(time.RFC3339), rep.Host.Hostname, rep.Host.CPUs, rep.Host.GOOS, rep.Host.GOARCH, rep.Host.GoVersion, rep.Host.LoadAvg)
 	fmt.Fprintf(w, "Command: `%s`\n\n", rep.Command)
 	fmt.Fprintf(w, "Committed tx/s counts txs in blocks first seen (on the node furthest ahead) inside each phase's window. Latency runs from a tx's release by the generator to the receipts a client needs (f+1 matching signed receipts from distinct validators for PBFT, one for Raft), over every n-th tx; commit latency is to the block being seen, over every tx.\n\n")
 	for _, r := range rep.Runs {
@@ -438,4 +443,22 @@ func writeCounters(w io.Writer, r *RunResult) {
 	if shown {
 		fmt.Fprintln(w)
 	}
+}
+
+// loadAvg reads the 1-minute load average from /proc/loadavg (0 if
+// unavailable).
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil || v < 0 {
+		return 0
+	}
+	return v
 }
