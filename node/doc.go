@@ -14,20 +14,44 @@
 // The node finds its validator index by matching its key against the genesis
 // validators.
 //
+// # One node per host
+//
+// Nothing in the code assumes loopback. To spread validators over machines,
+// give each validator's genesis entry an address its peers can reach
+// (p2p_addr = "/ip4/10.0.0.2/tcp/26600" or "/dns4/val2.example/tcp/26600",
+// api_addr = "http://10.0.0.2:26610"), and in each node's config.toml listen
+// on an interface those peers can reach:
+//
+//	[p2p]
+//	listen_addr = "/ip4/0.0.0.0/tcp/26600"
+//	[api]
+//	listen_addr = "0.0.0.0:26610"
+//
+// Peers authenticate each other by their genesis keys, so only validators
+// can join the consensus network; the HTTP API has no authentication and
+// belongs behind a firewall or proxy if exposed. Leave [unsafe] empty.
+//
 // # Goroutines
 //
 // Run starts, under one errgroup, the p2p host, the HTTP server, a pool of
-// verify workers sized to the cores and the single consensus loop. Only the
-// loop touches the engine and writes the ledger. It reacts to ticks, verified
+// verify workers sized to the cores, the single consensus loop and (PBFT)
+// an executor. Only the loop touches the engine; only the loop (Raft) or
+// the executor (PBFT, so that execution overlaps consensus on the next
+// batches) writes the ledger. It reacts to ticks, verified
 // peer messages and proposals from the API, and for every Ready of the
 // engine it:
 //
 //  1. persists the engine state in one synced batch (group commit),
 //  2. sends the messages (never before step 1),
-//  3. applies committed batches to the ledger, in order, and reports each
-//     app hash back to the engine,
-//  4. wakes the clients waiting for those receipts,
-//  5. advances the engine.
+//  3. applies committed batches to the ledger, in order (or queues them for
+//     the executor), reports each app hash back to the engine and wakes the
+//     clients waiting for those receipts,
+//  4. advances the engine.
+//
+// Verified peer messages reach the loop in the order each peer sent them,
+// although their signatures are checked in parallel. Txs admitted through
+// the API (or relayed by peers) are remembered as verified, so a
+// pre-prepare carrying them does not check their signatures again.
 //
 // Every queue between these goroutines is bounded (limits.go). A storage
 // failure is fatal: Run logs it and returns the error, and a restart resumes
