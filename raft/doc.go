@@ -88,6 +88,11 @@
 //
 // # Membership
 //
-// All genesis validators are voters from the start; committed conf changes
-// are applied, but the engine offers no way to propose one yet.
+// All genesis validators are voters from the start. ChangeMembership adds
+// or removes genesis validators through etcd raft's ConfChangeV2 (joint
+// consensus when more than one voter changes); Voters reports the current
+// set. The configuration travels in snapshots, and after a restart the
+// engine has raft replay the conf changes the ledger already passed. The
+// node does not expose it yet: `bftledger validators add|remove` needs an
+// admin endpoint that calls ChangeMembership in the node's loop.
 package raft
