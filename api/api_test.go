@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -449,4 +450,21 @@ func FuzzDecodeSubmit(f *testing.F) {
 			t.Fatalf("re-decode: %v", err)
 		}
 	})
+}
+
+func TestCustomCheckTx(t *testing.T) {
+	f := newFixture(t, false)
+	calls := 0
+	s, err := New(Config{ChainID: testChain, Signer: f.signer, Backend: f.be, CheckTx: func([]byte) error {
+		calls++
+		return fmt.Errorf("refused: %w", ledger.ErrBadSignature)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.handler = s.Handler()
+	f.wantError("POST", "/v1/txs", submitBody(f.tx(testChain, 5, 0)), 400, CodeBadSignature)
+	if calls != 1 {
+		t.Fatalf("CheckTx called %d times", calls)
+	}
 }

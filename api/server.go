@@ -69,6 +69,9 @@ type Config struct {
 	EnableAdmin bool
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
+	// CheckTx is admission; nil means ledger.CheckTx with ChainID. A node
+	// passes one that remembers txs it already verified.
+	CheckTx func(tx []byte) error
 }
 
 // Server is the HTTP API of one node.
@@ -94,6 +97,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.CheckTx == nil {
+		chainID := cfg.ChainID
+		cfg.CheckTx = func(tx []byte) error {
+			_, err := ledger.CheckTx(chainID, tx)
+			return err
+		}
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	mux := http.NewServeMux()

@@ -111,7 +111,7 @@ func (s *Server) admit(ctx context.Context, raws [][]byte, out []admission) {
 		if raw == nil {
 			continue
 		}
-		if _, err := ledger.CheckTx(s.cfg.ChainID, raw); err != nil {
+		if err := s.cfg.CheckTx(raw); err != nil {
 			out[i].err = err
 			continue
 		}

@@ -18,12 +18,10 @@ type backend struct{ n *Node }
 var _ api.Backend = backend{}
 
 // Propose queues the txs for the loop and waits for the engine's verdicts.
-// A full queue answers api.ErrBusy at once.
+// A full queue answers api.ErrBusy at once. The API admitted each tx through
+// checkTx, which cached it as verified.
 func (b backend) Propose(ctx context.Context, hashes []crypto.Hash, txs [][]byte) []error {
 	n := b.n
-	for _, h := range hashes {
-		n.txCache.add(h) // the API ran ledger.CheckTx on each
-	}
 	p := &proposal{txs: txs, hashes: hashes, done: make(chan struct{})}
 	fail := func(err error) []error {
 		errs := make([]error, len(txs))

@@ -194,6 +194,7 @@ func (n *Node) newAPI() error {
 		MaxBodyBytes: n.cfg.API.MaxBodyBytes,
 		EnableAdmin:  n.cfg.Unsafe.EnableAdmin,
 		Logger:       n.log.With("component", "api"),
+		CheckTx:      n.checkTx,
 	})
 	if err != nil {
 		return fmt.Errorf("node: api: %w", err)
