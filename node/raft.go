@@ -36,7 +36,7 @@ func (n *Node) newRaft() error {
 		SnapshotInterval:  g.Params.SnapshotInterval,
 		MaxBatchTxs:       g.Params.MaxBatchTxs,
 		MaxBatchBytes:     g.Params.MaxBatchBytes,
-		BatchTimeoutTicks: n.cfg.Consensus.BatchTimeoutTicks,
+		BatchTimeoutTicks: max(n.cfg.Consensus.BatchTimeoutTicks, 1),
 		MaxPendingTxs:     n.cfg.Consensus.MaxPendingTxs,
 		Logger:            n.baseLog.With("component", "raft"),
 	})

@@ -62,12 +62,13 @@ func TestByzantineSetting(t *testing.T) {
 }
 
 // TestNetworkByzantine runs four PBFT nodes, one of which signs garbage:
-// the three honest ones keep committing.
+// the three honest ones keep committing. The primary cuts batches at once.
 func TestNetworkByzantine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts four nodes")
 	}
 	tn := newTestNet(t, 4, engine.ModePBFT, 3, func(i int, c *Config) {
+		c.Consensus.BatchTimeoutTicks = 0 // cut batches at once
 		if i == 3 {
 			c.Unsafe.Byzantine = "bad-signature"
 		}
