@@ -194,19 +194,21 @@ func (c *checker) checkSupply(tick uint64, id int, m StateMachine) {
 	}
 }
 
-// checkHistories verifies that every tx a client saw committed is in every
-// honest replica's history (more than once only if a faulty primary ordered
-// it again, which delivered flags otherwise). Called at the end of a run,
-// when every honest replica has caught up.
-func (c *checker) checkHistories(tick uint64) {
-	for _, tx := range sortedKeys(c.accepted) {
+// checkHistories verifies that each of txs (those clients saw committed
+// and the liveness phase waited for) is in every honest replica's history
+// (more than once only if a faulty primary ordered it again, which
+// delivered flags otherwise). Called at the end of a run, when every honest
+// replica has caught up.
+func (c *checker) checkHistories(tick uint64, txs [][]byte) {
+	for _, tx := range txs {
+		h, ok := c.accepted[string(tx)]
+		if !ok {
+			c.fail(tick, KindMissingTx, "tx %s was never seen committed", short(tx))
+			continue
+		}
 		for id := 0; id < c.n; id++ {
-			if !c.honest[id] {
-				continue
-			}
-			if got := c.txCount[id][tx]; got == 0 {
-				c.fail(tick, KindMissingTx, "replica %d has tx %s %d times (clients saw it at height %d)",
-					id, short([]byte(tx)), got, c.accepted[tx])
+			if c.honest[id] && c.txCount[id][string(tx)] == 0 {
+				c.fail(tick, KindMissingTx, "replica %d lacks tx %s (clients saw it at height %d)", id, short(tx), h)
 			}
 		}
 	}
