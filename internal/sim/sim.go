@@ -630,4 +630,3 @@ func (s *Sim) livenessDetail(n int) string {
 	}
 	return b.String()
 }
-
