@@ -86,8 +86,9 @@ type Core struct {
 	// Timers.
 	retransmitTicks int
 	lastRetransmit  uint64
-	timed           *pendingTx // the pending tx the request timer watches
-	timedSince      uint64
+	timerKey        waitKey // what the request timer watches
+	timedSince      uint64  // tick the timer (re)started
+	maxAccepted     uint64  // highest seq with a pre-prepare accepted in this view
 
 	// Output, drained by Ready/Advance.
 	out        Ready
@@ -268,17 +269,32 @@ func (c *Core) timeoutTicks() uint64 {
 	return uint64(c.cfg.RequestTimeoutTicks) << min(c.vcAttempts, maxVCAttempts)
 }
 
-// requestTimerExpired runs the backup's request timer (§4.4): it watches
-// the oldest pending tx, restarting whenever that tx changes (it committed)
-// or a view begins, and expires when it has waited timeoutTicks.
+// waitKey identifies what a backup is waiting for: its oldest pending tx,
+// or (with none pending) the next seq to execute when a pre-prepare above
+// it was accepted in this view.
+type waitKey struct {
+	tx  *pendingTx
+	seq uint64
+}
+
+// requestTimerExpired runs the backup's request timer (§4.4: a backup
+// waiting to execute a request it knows of). It restarts whenever what it
+// waits for changes (that tx committed, or execution advanced) or a view
+// begins, and expires when it has waited timeoutTicks: so a primary that
+// orders other txs but never this one is still replaced.
 func (c *Core) requestTimerExpired() bool {
-	head := c.pool.oldest()
-	if head == nil {
-		c.timed = nil
+	var key waitKey
+	if head := c.pool.oldest(); head != nil {
+		key.tx = head
+	} else if c.maxAccepted > c.lastExec {
+		key.seq = c.lastExec + 1
+	}
+	if key == (waitKey{}) {
+		c.timerKey = key
 		return false
 	}
-	if head != c.timed {
-		c.timed = head
+	if key != c.timerKey {
+		c.timerKey = key
 		c.timedSince = max(c.now, c.viewStart)
 		return false
 	}
@@ -291,7 +307,10 @@ func (c *Core) retransmit() {
 	if c.active {
 		c.retransmitVotes()
 		if c.id != c.primary() {
-			c.relayPending(relayPerRetransmit, c.now-uint64(c.retransmitTicks))
+			// Like a client that times out (§4.1), re-send old pending
+			// txs to every replica, so all backups start their timers
+			// if the primary ignores them.
+			c.relayPending(relayPerRetransmit, c.now-uint64(c.retransmitTicks), true)
 		}
 	} else if c.ownVC != nil {
 		c.broadcast(c.ownVC)
@@ -317,7 +336,7 @@ func (c *Core) Propose(tx []byte) error {
 		return err
 	}
 	if c.active && c.id != c.primary() {
-		c.relay(p)
+		c.relay(p, false)
 	} else if c.isPrimary() && c.pool.unordered >= c.cfg.MaxBatchTxs {
 		c.cutBatches(false)
 	}

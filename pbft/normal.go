@@ -11,10 +11,11 @@ import (
 // slot is the log entry of one sequence number in (h, H] (§4.2).
 //
 // The view-specific part (pp, prepares, commits, sent*, prepared) belongs to
-// slot.view == the current view; a new view resets it unless the slot is
-// committed. The prepared certificate and the batches survive view changes:
-// the first feeds VIEW-CHANGEs, the second lets a digest-only pre-prepare
-// re-issued by NEW-VIEW execute.
+// slot.view == the current view; a new view resets it. What survives view
+// changes: the prepared certificate (it feeds VIEW-CHANGEs), the batches (a
+// digest-only pre-prepare re-issued by NEW-VIEW can execute) and the commit
+// decision (committed, commitView/Dig/Cert). A replica that committed a
+// slot still votes for it in a later view, so the others can commit too.
 type slot struct {
 	seq      uint64
 	view     uint64                   // view of pp and of the votes below
@@ -34,7 +35,7 @@ type slot struct {
 	commitDig  crypto.Hash   // digest the slot committed with
 
 	sentTick   uint64 // tick our last vote for this slot was (re)sent
-	answerTick uint64 // tick we last answered a lagging peer about this slot
+	answerTick uint64 // 1 + tick we last answered a lagging peer about this slot
 }
 
 // getSlot returns the slot for seq, creating it. The caller has checked
@@ -50,13 +51,13 @@ func (c *Core) getSlot(seq uint64) *slot {
 		}
 		c.slots[seq] = s
 	}
-	if s.view != c.view && !s.committed {
+	if s.view != c.view {
 		s.resetView(c.view)
 	}
 	return s
 }
 
-// resetView forgets the view-specific state of an uncommitted slot.
+// resetView forgets the view-specific state of a slot.
 func (s *slot) resetView(view uint64) {
 	s.view = view
 	s.pp = nil
@@ -115,8 +116,9 @@ func (c *Core) stepPrePrepare(m *PrePrepare) error {
 		return err
 	}
 	s := c.getSlot(m.Seq)
-	if s.committed && s.view != c.view {
-		return nil // decided in an earlier view; nothing to vote on
+	if s.committed && s.commitDig != m.Digest {
+		return fmt.Errorf("pre-prepare seq %d view %d digest %v, committed %v: %w",
+			m.Seq, m.View, m.Digest, s.commitDig, ErrConflict)
 	}
 	if s.pp != nil {
 		if s.pp.Digest != m.Digest {
@@ -137,6 +139,7 @@ func (c *Core) stepPrePrepare(m *PrePrepare) error {
 		s.addBatch(m.Digest, m.Txs)
 	}
 	s.pp = m
+	c.maxAccepted = max(c.maxAccepted, m.Seq)
 	c.pool.markOrdered(m.Seq, m.Txs)
 	c.sendPrepare(s)
 	c.checkPrepared(s)
@@ -169,13 +172,12 @@ func (c *Core) stepPrepare(m *Prepare) error {
 		return err
 	}
 	s := c.getSlot(m.Seq)
-	if s.committed {
-		c.answerLagging(s, m.Replica)
-		return nil
-	}
 	if old, ok := s.prepares[m.Replica]; ok {
 		if old.Digest != m.Digest {
 			return fmt.Errorf("prepare seq %d from %d: %w", m.Seq, m.Replica, ErrConflict)
+		}
+		if s.committed {
+			c.answerLagging(s, m.Replica) // a retransmission: the sender is stuck
 		}
 		return nil
 	}
@@ -196,13 +198,12 @@ func (c *Core) stepCommit(m *Commit) error {
 		return err
 	}
 	s := c.getSlot(m.Seq)
-	if s.committed {
-		c.answerLagging(s, m.Replica)
-		return nil
-	}
 	if old, ok := s.commits[m.Replica]; ok {
 		if old.Digest != m.Digest {
 			return fmt.Errorf("commit seq %d from %d: %w", m.Seq, m.Replica, ErrConflict)
+		}
+		if s.committed {
+			c.answerLagging(s, m.Replica) // a retransmission: the sender is stuck
 		}
 		return nil
 	}
@@ -337,10 +338,11 @@ func (c *Core) retransmitVotes() {
 // retransmits votes for committed slots). At most once per retransmission
 // interval per slot.
 func (c *Core) answerLagging(s *slot, to int) {
-	if s.view != c.view || !c.active || s.pp == nil || c.now-s.answerTick < uint64(c.retransmitTicks) && s.answerTick != 0 {
+	if s.view != c.view || !c.active || s.pp == nil ||
+		(s.answerTick != 0 && c.now+1-s.answerTick < uint64(c.retransmitTicks)) {
 		return
 	}
-	s.answerTick = c.now
+	s.answerTick = c.now + 1
 	if s.pp.Replica == c.id {
 		c.sendTo(to, s.pp)
 	}

@@ -180,7 +180,7 @@ func (c *Core) restoreSlot(seq uint64, r *slotRecord) {
 	if s.view == c.view && s.pp != nil && s.pp.Replica == c.id && seq > c.nextSeq {
 		c.nextSeq = seq
 	}
-	if s.view != c.view && !s.committed {
+	if s.view != c.view {
 		s.resetView(c.view)
 	}
 }

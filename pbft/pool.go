@@ -203,21 +203,23 @@ func (c *Core) stepRequest(m *Request) error {
 	return nil
 }
 
-// relay sends one pending tx to the current primary.
-func (c *Core) relay(p *pendingTx) {
+// relay sends one pending tx to the current primary, or to everyone.
+func (c *Core) relay(p *pendingTx, all bool) {
 	r := &Request{Tx: p.tx, Replica: c.id}
 	c.sign(r)
 	p.relayed = c.now
-	c.sendTo(c.primary(), r)
+	if all {
+		c.broadcast(r)
+	} else {
+		c.sendTo(c.primary(), r)
+	}
 }
 
-// relayPending re-relays up to k pending txs not relayed since tick since.
-func (c *Core) relayPending(k int, since uint64) {
-	if c.now < uint64(c.retransmitTicks) {
-		return
-	}
+// relayPending re-relays up to k pending txs last relayed at or before
+// tick since, to the primary or to everyone.
+func (c *Core) relayPending(k int, since uint64, all bool) {
 	for _, p := range c.pool.stale(k, since, c.now) {
-		c.relay(p)
+		c.relay(p, all)
 	}
 }
 

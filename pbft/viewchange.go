@@ -21,7 +21,8 @@ func (c *Core) startViewChange(v uint64) {
 	c.vcAttempts++
 	c.vcCount++
 	c.newView = nil
-	c.timed = nil
+	c.timerKey = waitKey{}
+	c.maxAccepted = 0
 	c.dirtyView = true
 	vc := &ViewChange{NewView: v, StableSeq: c.stable, CheckpointProof: c.stableProof, Replica: c.id}
 	for seq := c.stable + 1; seq <= c.high(); seq++ {
@@ -35,9 +36,7 @@ func (c *Core) startViewChange(v uint64) {
 	c.out.Persist = append(c.out.Persist, Record{Key: []byte(keyVC), Value: Encode(vc)})
 	c.broadcast(vc)
 	for _, s := range c.slots {
-		if !s.committed {
-			s.resetView(v)
-		}
+		s.resetView(v)
 	}
 	c.pool.unorderAll()
 	c.log.Info("view change", "view", v, "stable", c.stable, "prepared", len(vc.Prepared),
@@ -169,14 +168,15 @@ func (c *Core) enterView(nv *NewView, plan newViewPlan) {
 	c.active = true
 	c.newView = nv
 	c.viewStart = c.now
-	c.timed = nil
+	c.timerKey = waitKey{}
+	c.maxAccepted = 0
 	c.dirtyView = true
 	c.out.Persist = append(c.out.Persist, Record{Key: []byte(keyNV), Value: Encode(nv)})
 	if plan.minS > c.stable && plan.stable != nil {
 		c.makeStable(plan.minS, plan.stable.CheckpointProof)
 	}
 	for _, s := range c.slots {
-		if !s.committed && s.view != c.view {
+		if s.view != c.view {
 			s.resetView(c.view)
 		}
 	}
@@ -187,10 +187,14 @@ func (c *Core) enterView(nv *NewView, plan newViewPlan) {
 			continue
 		}
 		s := c.getSlot(pp.Seq)
-		if s.committed {
+		if s.committed && s.commitDig != pp.Digest {
+			// Impossible with at most f faulty replicas: the plan keeps
+			// every committed batch.
+			c.log.Error("new view re-issues another batch for a committed seq", "seq", pp.Seq, "view", c.view)
 			continue
 		}
 		s.pp = pp
+		c.maxAccepted = max(c.maxAccepted, pp.Seq)
 		c.dirtySlots[pp.Seq] = true
 		txs, known := s.batch(pp.Digest)
 		if known {
@@ -209,7 +213,7 @@ func (c *Core) enterView(nv *NewView, plan newViewPlan) {
 	if primary {
 		c.nextSeq = max(c.stable, plan.minS+uint64(len(plan.digests)))
 	} else {
-		c.relayPending(relayPerRetransmit, c.now)
+		c.relayPending(relayPerRetransmit, c.now, false)
 	}
 	c.log.Info("entered view", "view", c.view, "primary", c.primary(), "stable", c.stable, "reissued", len(nv.PrePrepares))
 	c.tryExecute()
