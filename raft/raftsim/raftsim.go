@@ -20,19 +20,20 @@ import (
 	"github.com/bftledger/bftledger/raft"
 )
 
-// Params are the Raft settings every simulated replica shares.
+// Params are the Raft settings every simulated replica shares; each is the
+// raft.Config field of the same name.
 type Params struct {
-	ElectionTicks, HeartbeatTicks int
-	MaxBatchTxs, MaxBatchBytes    int
-	BatchTimeoutTicks             int
-	MaxPendingTxs                 int
+	ElectionTicks, HeartbeatTicks int // ticks
+	MaxBatchTxs, MaxBatchBytes    int // one batch (raft entry)
+	BatchTimeoutTicks             int // ticks
+	MaxPendingTxs                 int // pool bound per replica
 }
 
-// Engine is the sim.Engine of Raft replicas for n validators.
+// Engine is the sim.Engine of Raft replicas.
 type Engine struct {
-	N      int
-	Params Params
-	Logger *slog.Logger
+	N      int          // replicas, all voters
+	Params Params       // shared settings
+	Logger *slog.Logger // replicas' logs; nil discards
 }
 
 var _ sim.Engine = (*Engine)(nil)
