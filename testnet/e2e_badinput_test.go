@@ -197,6 +197,10 @@ func replayAndOverdraft(t *testing.T, tn *Testnet, c *client.Client, l *load) {
 		}
 		return out
 	}
+	// Read balances only from a settled network: a receipt quorum is f+1
+	// nodes, and node 2 may not be one of them.
+	all := indices(tn.N())
+	waitConverged(t, c, all, 1)
 	before := balances()
 	// Replay: the block that holds the tx, re-sent as is.
 	b, err := c.Block(ctx, 0, first.receipt.Height)
@@ -226,6 +230,7 @@ func replayAndOverdraft(t *testing.T, tn *Testnet, c *client.Client, l *load) {
 	}
 	// A barrier: once a later tx commits, the replay is surely done.
 	l.run(ctx, 1)
+	waitConverged(t, c, all, 1)
 	after := balances()
 	// Each account paid 1 and received 1 in the barrier round.
 	for j := range before {

@@ -22,6 +22,25 @@ type proc struct {
 	err  error // the exit status, once done is closed
 }
 
+// proc returns the process this Testnet started for node i, if any.
+func (t *Testnet) proc(i int) *proc {
+	t.procMu.Lock()
+	defer t.procMu.Unlock()
+	return t.procs[i]
+}
+
+func (t *Testnet) setProc(i int, p *proc) {
+	t.procMu.Lock()
+	defer t.procMu.Unlock()
+	t.procs[i] = p
+}
+
+func (t *Testnet) dropProc(i int) {
+	t.procMu.Lock()
+	defer t.procMu.Unlock()
+	delete(t.procs, i)
+}
+
 // homeDir returns node i's home directory.
 func (t *Testnet) homeDir(i int) string { return filepath.Join(t.Dir, t.Meta.Nodes[i].Home) }
 
@@ -31,7 +50,7 @@ func (t *Testnet) LogPath(i int) string { return filepath.Join(t.homeDir(i), Log
 func (t *Testnet) pidPath(i int) string { return filepath.Join(t.homeDir(i), PIDFile) }
 
 // spawn starts node i's process in its own process group, output appended
-// to its log, and records its pid. The caller holds t.mu.
+// to its log, and records its pid. The caller holds t.nodeMu[i].
 func (t *Testnet) spawn(i int) error {
 	bin := t.Binary
 	if bin == "" {
@@ -64,11 +83,11 @@ func (t *Testnet) spawn(i int) error {
 		p.err = cmd.Wait()
 		close(p.done)
 	}()
-	t.procs[i] = p
+	t.setProc(i, p)
 	if err := writeFileAtomic(t.pidPath(i), []byte(strconv.Itoa(p.pid)+"\n"), 0o644); err != nil {
 		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
 		<-p.done
-		delete(t.procs, i)
+		t.dropProc(i)
 		return err
 	}
 	t.log.Info("started node", "node", i, "pid", p.pid, "log", t.LogPath(i))
@@ -92,7 +111,7 @@ func (t *Testnet) readPID(i int) (int, bool) {
 // alive). For processes another launcher started it checks the pid file
 // and, on Linux, that the pid still runs this node's home (pids get reused).
 func (t *Testnet) livePID(i int) (int, bool) {
-	if p := t.procs[i]; p != nil {
+	if p := t.proc(i); p != nil {
 		select {
 		case <-p.done:
 			return 0, false
@@ -169,7 +188,7 @@ func (t *Testnet) signalNode(i int, sig syscall.Signal) (int, error) {
 func (t *Testnet) waitExit(i, pid int, d time.Duration) bool {
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
-	if p := t.procs[i]; p != nil && p.pid == pid {
+	if p := t.proc(i); p != nil && p.pid == pid {
 		select {
 		case <-p.done:
 			return true
@@ -192,7 +211,7 @@ func (t *Testnet) waitExit(i, pid int, d time.Duration) bool {
 }
 
 // stopNode stops node i: SIGTERM (and SIGCONT, in case it is paused),
-// then SIGKILL after grace. The caller holds t.mu.
+// then SIGKILL after grace. The caller holds t.nodeMu[i].
 func (t *Testnet) stopNode(i int, grace time.Duration) error {
 	pid, ok := t.livePID(i)
 	if !ok {
@@ -233,7 +252,7 @@ func (t *Testnet) killNode(i int) error {
 
 // forget drops node i's process record and pid file.
 func (t *Testnet) forget(i int) {
-	delete(t.procs, i)
+	t.dropProc(i)
 	_ = os.Remove(t.pidPath(i))
 }
 

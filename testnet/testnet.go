@@ -38,8 +38,12 @@ type Testnet struct {
 
 	log *slog.Logger
 
-	mu     sync.Mutex
-	procs  map[int]*proc // processes this value started
+	// nodeMu[i] serialises operations on node i (start, stop, signals), so
+	// operations on different nodes, like Stop's, run in parallel.
+	nodeMu []sync.Mutex
+	procMu sync.Mutex
+	procs  map[int]*proc // processes this value started; guarded by procMu
+	mu     sync.Mutex    // guards client and Meta writes
 	client *client.Client
 }
 
@@ -48,7 +52,7 @@ func newTestnet(dir string, meta *Meta, g *ledger.Genesis, log *slog.Logger) *Te
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Testnet{Dir: dir, Meta: meta, Genesis: g, Binary: meta.Binary, StopGrace: DefaultStopGrace,
-		StartTimeout: DefaultStartTimeout, log: log, procs: make(map[int]*proc)}
+		StartTimeout: DefaultStartTimeout, log: log, procs: make(map[int]*proc), nodeMu: make([]sync.Mutex, len(meta.Nodes))}
 }
 
 // Load opens the testnet in dir (made by Init). Errors wrap ErrNoTestnet
@@ -119,35 +123,39 @@ func (t *Testnet) saveBinary() error {
 // are stopped again.
 func (t *Testnet) Start(ctx context.Context) error {
 	t.mu.Lock()
-	if err := t.saveBinary(); err != nil {
-		t.mu.Unlock()
+	err := t.saveBinary()
+	t.mu.Unlock()
+	if err != nil {
 		return err
 	}
 	var started []int
-	for i := range t.Meta.Nodes {
-		if _, ok := t.livePID(i); ok {
-			continue
+	stopStarted := func() {
+		for _, j := range started {
+			t.nodeMu[j].Lock()
+			_ = t.stopNode(j, t.StopGrace)
+			t.nodeMu[j].Unlock()
 		}
-		if err := t.spawn(i); err != nil {
-			for _, j := range started {
-				_ = t.stopNode(j, t.StopGrace)
+	}
+	for i := range t.Meta.Nodes {
+		t.nodeMu[i].Lock()
+		var err error
+		if _, ok := t.livePID(i); !ok {
+			if err = t.spawn(i); err == nil {
+				started = append(started, i)
 			}
-			t.mu.Unlock()
+		}
+		t.nodeMu[i].Unlock()
+		if err != nil {
+			stopStarted()
 			return err
 		}
-		started = append(started, i)
 	}
-	t.mu.Unlock()
 	all := make([]int, len(t.Meta.Nodes))
 	for i := range all {
 		all[i] = i
 	}
 	if err := t.waitHealthy(ctx, all); err != nil {
-		t.mu.Lock()
-		for _, j := range started {
-			_ = t.stopNode(j, t.StopGrace)
-		}
-		t.mu.Unlock()
+		stopStarted()
 		return err
 	}
 	return nil
@@ -159,9 +167,9 @@ func (t *Testnet) StartNode(ctx context.Context, i int) error {
 	if err := t.checkIndex(i); err != nil {
 		return err
 	}
-	t.mu.Lock()
+	t.nodeMu[i].Lock()
 	err := t.spawn(i)
-	t.mu.Unlock()
+	t.nodeMu[i].Unlock()
 	if err != nil {
 		return err
 	}
@@ -183,10 +191,8 @@ func (t *Testnet) waitHealthy(ctx context.Context, nodes []int) error {
 	for {
 		var still []int
 		for _, i := range pending {
-			t.mu.Lock()
 			_, alive := t.livePID(i)
-			p := t.procs[i]
-			t.mu.Unlock()
+			p := t.proc(i)
 			if !alive {
 				status := "its process is gone"
 				if p != nil {
@@ -249,8 +255,8 @@ func (t *Testnet) StopNode(i int) error {
 	if err := t.checkIndex(i); err != nil {
 		return err
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.nodeMu[i].Lock()
+	defer t.nodeMu[i].Unlock()
 	return t.stopNode(i, t.StopGrace)
 }
 
@@ -259,8 +265,8 @@ func (t *Testnet) Kill(i int) error {
 	if err := t.checkIndex(i); err != nil {
 		return err
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.nodeMu[i].Lock()
+	defer t.nodeMu[i].Unlock()
 	return t.killNode(i)
 }
 
@@ -282,8 +288,8 @@ func (t *Testnet) signal(i int, sig syscall.Signal, done func(state byte) bool) 
 	if err := t.checkIndex(i); err != nil {
 		return err
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.nodeMu[i].Lock()
+	defer t.nodeMu[i].Unlock()
 	pid, err := t.signalNode(i, sig)
 	if err != nil {
 		return err
@@ -309,13 +315,12 @@ func (t *Testnet) Restart(ctx context.Context, i int) error {
 	if err := t.checkIndex(i); err != nil {
 		return err
 	}
-	t.mu.Lock()
-	if err := t.stopNode(i, t.StopGrace); err != nil {
-		t.mu.Unlock()
-		return err
+	t.nodeMu[i].Lock()
+	err := t.stopNode(i, t.StopGrace)
+	if err == nil {
+		err = t.spawn(i)
 	}
-	err := t.spawn(i)
-	t.mu.Unlock()
+	t.nodeMu[i].Unlock()
 	if err != nil {
 		return err
 	}
@@ -363,9 +368,7 @@ func (t *Testnet) Status(ctx context.Context) []NodeStatus {
 	c, cerr := t.Client()
 	var wg sync.WaitGroup
 	for i, nm := range t.Meta.Nodes {
-		t.mu.Lock()
 		pid, running := t.livePID(i)
-		t.mu.Unlock()
 		out[i] = NodeStatus{Index: i, Name: nm.Name, PID: pid, Running: running, APIURL: nm.APIURL}
 		if !running {
 			continue
