@@ -145,9 +145,9 @@ func (n *Node) handleReady(ctx context.Context) error {
 func (n *Node) send(msgs []engine.Outbound) {
 	for _, m := range msgs {
 		if m.To == engine.Broadcast {
-			n.host.Broadcast(m.Data)
+			n.out.Broadcast(m.Data)
 		} else if m.To != n.index {
-			n.host.Send(m.To, m.Data)
+			n.out.Send(m.To, m.Data)
 		}
 	}
 }

@@ -47,6 +47,7 @@ type Node struct {
 	consDB dbm.DB
 	eng    engine.Engine
 	host   *p2p.Host
+	out    sender // the host's sending half; a recorder in tests
 	api    *api.Server
 	apiLn  net.Listener
 	reg    *prometheus.Registry
@@ -142,6 +143,12 @@ func NewFromHome(h *Home, logger *slog.Logger) (_ *Node, err error) {
 	return n, nil
 }
 
+// sender is the sending half of the transport.
+type sender interface {
+	Send(to int, data []byte) bool
+	Broadcast(data []byte)
+}
+
 // dbBackend maps a [storage] backend name to cometbft-db's.
 func dbBackend(name string) dbm.BackendType {
 	if name == BackendPebble {
@@ -180,7 +187,7 @@ func (n *Node) newHost() error {
 	if err != nil {
 		return fmt.Errorf("node: p2p: %w", err)
 	}
-	n.host = h
+	n.host, n.out = h, h
 	return nil
 }
 
