@@ -98,9 +98,9 @@ func (c *Core) makeStable(seq uint64, proof []*Checkpoint) {
 		if s > seq {
 			break
 		}
+		c.deleteSlotRecords(c.slots[s])
 		delete(c.slots, s)
 		delete(c.dirtySlots, s)
-		c.out.Persist = append(c.out.Persist, Record{Key: slotKey(s)})
 	}
 	for s := range c.checkpoints {
 		if s <= seq {

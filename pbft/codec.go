@@ -455,7 +455,37 @@ const (
 	keyVC       = "pbft/view-change"
 	keyNV       = "pbft/new-view"
 	keySlotPref = "pbft/slot/"
+	keyBatchPref = "pbft/batch/"
 )
+
+// batchKey names the record of one batch of a slot: seq then digest.
+func batchKey(seq uint64, d crypto.Hash) []byte {
+	e := wire.NewEncoder(len(keyBatchPref) + 8 + crypto.HashSize)
+	e.Fixed([]byte(keyBatchPref))
+	e.Uint64(seq)
+	e.Fixed(d[:])
+	return e.Bytes()
+}
+
+func encodeBatchRecord(txs [][]byte) []byte {
+	n := 1 + 4
+	for _, tx := range txs {
+		n += 4 + len(tx)
+	}
+	e := wire.NewEncoder(n)
+	e.Uint8(recordVersion)
+	encodeTxs(e, txs)
+	return e.Bytes()
+}
+
+func decodeBatchRecord(b []byte) ([][]byte, error) {
+	d := wire.NewDecoder(append([]byte(nil), b...))
+	if v := d.Uint8(); d.Err() == nil && v != recordVersion {
+		d.Fail(fmt.Errorf("record version %d: %w", v, wire.ErrNonCanonical))
+	}
+	txs := decodeTxs(d)
+	return txs, d.Finish()
+}
 
 func slotKey(seq uint64) []byte {
 	e := wire.NewEncoder(len(keySlotPref) + 8)
@@ -509,10 +539,11 @@ func decodeStableRecord(b []byte) ([]*Checkpoint, error) {
 	return cps, nil
 }
 
-// slotRecord is the durable part of a slot.
+// slotRecord is the durable part of a slot. Its batches are separate
+// records (batchKey), written once.
 type slotRecord struct {
 	view        uint64
-	pp          *PrePrepare // with its batch when known; nil if none
+	pp          *PrePrepare // digest-only; nil if none
 	sentPrepare bool
 	prepared    bool
 	cert        *PreparedCert
@@ -520,8 +551,6 @@ type slotRecord struct {
 	commitView  uint64
 	commitDig   crypto.Hash
 	commitCert  []byte
-	commitTxs   [][]byte // the committed batch, when known and not in pp
-	hasCommitTx bool
 }
 
 func encodeSlotRecord(r *slotRecord) []byte {
@@ -544,10 +573,6 @@ func encodeSlotRecord(r *slotRecord) []byte {
 		e.Uint64(r.commitView)
 		e.Fixed(r.commitDig[:])
 		e.VarBytes(r.commitCert)
-		e.Bool(r.hasCommitTx)
-		if r.hasCommitTx {
-			encodeTxs(e, r.commitTxs)
-		}
 	}
 	return e.Bytes()
 }
@@ -606,10 +631,6 @@ func decodeSlotRecord(b []byte) (*slotRecord, error) {
 		r.commitView = d.Uint64()
 		copy(r.commitDig[:], d.Fixed(crypto.HashSize))
 		r.commitCert = d.VarBytes(proofBytesMax)
-		r.hasCommitTx = d.Bool()
-		if r.hasCommitTx {
-			r.commitTxs = decodeTxs(d)
-		}
 	}
 	if err := d.Finish(); err != nil {
 		return nil, err

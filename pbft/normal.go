@@ -22,7 +22,7 @@ type slot struct {
 	pp       *PrePrepare              // accepted (or, at the primary, sent) pre-prepare; nil if none
 	prepares map[int]*Prepare         // by sender, view == slot.view (any digest)
 	commits  map[int]*Commit          // by sender, view == slot.view (any digest)
-	batches  map[crypto.Hash][][]byte // known batches by digest (at most maxBatchesPerSlot)
+	batches  map[crypto.Hash]*batch // known batches by digest (at most maxBatchesPerSlot)
 
 	sentPrepare bool // we sent PREPARE(view, seq, pp.Digest)
 	prepared    bool // prepared(pp, view, seq) holds; we sent COMMIT
@@ -67,24 +67,54 @@ func (s *slot) resetView(view uint64) {
 	s.prepared = false
 }
 
-// addBatch remembers a batch for its digest (bounded per slot).
-func (s *slot) addBatch(d crypto.Hash, txs [][]byte) {
+// batch is one known batch of a slot.
+type batch struct {
+	txs       [][]byte
+	hashes    []crypto.Hash // tx hashes, computed on first use
+	persisted bool          // its record was emitted in Ready.Persist
+}
+
+// txHashes returns the hashes of the batch's txs, computing them once.
+func (b *batch) txHashes() []crypto.Hash {
+	if b.hashes == nil && len(b.txs) > 0 {
+		b.hashes = make([]crypto.Hash, len(b.txs))
+		for i, tx := range b.txs {
+			b.hashes[i] = hashTx(tx)
+		}
+	}
+	return b.hashes
+}
+
+// nullBatch is the empty batch every null digest stands for.
+var nullBatch = &batch{persisted: true}
+
+// addBatch remembers a batch for its digest (bounded per slot) and returns
+// the remembered one, or nil if the slot is full.
+func (s *slot) addBatch(d crypto.Hash, txs [][]byte) *batch {
+	if d == NullDigest {
+		return nullBatch
+	}
 	if s.batches == nil {
-		s.batches = make(map[crypto.Hash][][]byte, 1)
+		s.batches = make(map[crypto.Hash]*batch, 1)
 	}
-	if _, ok := s.batches[d]; ok || len(s.batches) >= maxBatchesPerSlot {
-		return
+	if b, ok := s.batches[d]; ok {
+		return b
 	}
-	s.batches[d] = txs
+	if len(s.batches) >= maxBatchesPerSlot {
+		return nil
+	}
+	b := &batch{txs: txs}
+	s.batches[d] = b
+	return b
 }
 
 // batch returns the batch for digest d, if known.
-func (s *slot) batch(d crypto.Hash) ([][]byte, bool) {
+func (s *slot) batch(d crypto.Hash) (*batch, bool) {
 	if d == NullDigest {
-		return nil, true
+		return nullBatch, true
 	}
-	txs, ok := s.batches[d]
-	return txs, ok
+	b, ok := s.batches[d]
+	return b, ok
 }
 
 // sendPrePrepare is the primary ordering txs at seq in the current view.
@@ -126,21 +156,26 @@ func (c *Core) stepPrePrepare(m *PrePrepare) error {
 				m.Seq, m.View, m.Digest, s.pp.Digest, ErrConflict)
 		}
 		if m.HasBatch() {
-			s.addBatch(m.Digest, m.Txs)
+			if b := s.addBatch(m.Digest, m.Txs); b != nil {
+				c.pool.markOrdered(m.Seq, b)
+			}
+			c.dirtySlots[m.Seq] = true // persist the batch
 			c.tryExecute()
 		}
 		return nil
 	}
-	if !m.HasBatch() {
-		if _, ok := s.batch(m.Digest); !ok {
-			return fmt.Errorf("seq %d view %d: %w", m.Seq, m.View, ErrNoBatch)
-		}
+	var b *batch
+	if m.HasBatch() {
+		b = s.addBatch(m.Digest, m.Txs)
 	} else {
-		s.addBatch(m.Digest, m.Txs)
+		b, _ = s.batch(m.Digest)
+	}
+	if b == nil {
+		return fmt.Errorf("seq %d view %d: %w", m.Seq, m.View, ErrNoBatch)
 	}
 	s.pp = m
 	c.maxAccepted = max(c.maxAccepted, m.Seq)
-	c.pool.markOrdered(m.Seq, m.Txs)
+	c.pool.markOrdered(m.Seq, b)
 	c.sendPrepare(s)
 	c.checkPrepared(s)
 	return nil
@@ -282,30 +317,30 @@ func (c *Core) tryExecute() {
 		if s == nil || !s.committed {
 			return
 		}
-		txs, ok := s.batch(s.commitDig)
+		b, ok := s.batch(s.commitDig)
 		if !ok {
 			c.fetchTarget = max(c.fetchTarget, s.seq)
 			return
 		}
 		c.deliver(engine.Committed{
 			Height:   s.seq,
-			Txs:      txs,
+			Txs:      b.txs,
 			Proposer: uint32(Primary(s.commitView, c.n)),
 			Round:    s.commitView,
 			Proof:    s.commitCert,
 		})
 		s.executed = true
-		c.onExecuted(s.seq, txs)
+		c.onExecuted(s.seq, b)
 	}
 }
 
 // onExecuted is the bookkeeping after seq was handed out.
-func (c *Core) onExecuted(seq uint64, txs [][]byte) {
-	c.pool.committed(seq, txs)
+func (c *Core) onExecuted(seq uint64, b *batch) {
+	c.pool.committed(seq, b)
 	if c.active && c.newView != nil || c.view == 0 {
 		c.vcAttempts = 0 // progress in this view: timeouts back to base
 	}
-	c.log.Debug("executed", "seq", seq, "txs", len(txs))
+	c.log.Debug("executed", "seq", seq, "txs", len(b.txs))
 }
 
 // retransmitVotes re-sends our own pre-prepares, prepares and commits for

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"sort"
+
+	"github.com/bftledger/bftledger/crypto"
+	"github.com/bftledger/bftledger/engine"
 )
 
 // The persistence contract (DESIGN.md "Crash recovery"): before a replica
@@ -13,9 +16,11 @@ import (
 //   - pbft/view: the view and whether it is active (a replica never goes
 //     back to a lower view, so never votes twice in one view);
 //   - pbft/slot/<seq>: per sequence number in the window, the pre-prepare
-//     accepted or sent in the slot's view (with its batch), whether we sent
+//     accepted or sent in the slot's view (digest-only), whether we sent
 //     PREPARE and COMMIT, the prepared certificate with the highest view,
 //     and the commit certificate once committed;
+//   - pbft/batch/<seq><digest>: the batch of that pre-prepare or commit,
+//     written once (a slot record changes up to three times per batch);
 //   - pbft/stable: the stable checkpoint proof (slots at or below it are
 //     deleted in the same batch);
 //   - pbft/view-change: our latest VIEW-CHANGE (re-sent verbatim after a
@@ -40,8 +45,47 @@ func (c *Core) flushPersist() {
 		if s == nil {
 			continue
 		}
+		c.persistBatches(s)
 		c.out.Persist = append(c.out.Persist, Record{Key: slotKey(seq), Value: encodeSlotRecord(s.record())})
 	}
+}
+
+// persistBatches writes, once each, the batches the slot's pre-prepare or
+// commit refer to.
+func (c *Core) persistBatches(s *slot) {
+	for _, d := range [2]crypto.Hash{s.ppDigest(), s.commitDig} {
+		if b, ok := s.batch(d); ok && !b.persisted && !d.IsZero() {
+			b.persisted = true
+			c.out.Persist = append(c.out.Persist, Record{Key: batchKey(s.seq, d), Value: encodeBatchRecord(b.txs)})
+		}
+	}
+}
+
+// deleteSlotRecords appends the deletion of a slot's records.
+func (c *Core) deleteSlotRecords(s *slot) {
+	c.out.Persist = append(c.out.Persist, Record{Key: slotKey(s.seq)})
+	for _, d := range sortedDigests(s.batches) {
+		if s.batches[d].persisted {
+			c.out.Persist = append(c.out.Persist, Record{Key: batchKey(s.seq, d)})
+		}
+	}
+}
+
+func sortedDigests(m map[crypto.Hash]*batch) []crypto.Hash {
+	out := make([]crypto.Hash, 0, len(m))
+	for d := range m {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i][:], out[j][:]) < 0 })
+	return out
+}
+
+// ppDigest returns the digest of the slot's pre-prepare, or zero.
+func (s *slot) ppDigest() crypto.Hash {
+	if s.pp == nil {
+		return crypto.Hash{}
+	}
+	return s.pp.Digest
 }
 
 // record returns the durable part of the slot.
@@ -50,9 +94,7 @@ func (s *slot) record() *slotRecord {
 	if s.pp != nil {
 		pp := *s.pp
 		pp.msgState = msgState{}
-		if txs, ok := s.batches[pp.Digest]; ok && len(pp.Txs) == 0 {
-			pp.Txs = txs
-		}
+		pp.Txs = nil
 		r.pp = &pp
 	}
 	if s.committed {
@@ -60,9 +102,6 @@ func (s *slot) record() *slotRecord {
 		r.commitView = s.commitView
 		r.commitDig = s.commitDig
 		r.commitCert = s.commitCert
-		if s.pp == nil || s.pp.Digest != s.commitDig {
-			r.commitTxs, r.hasCommitTx = s.batches[s.commitDig]
-		}
 	}
 	return r
 }
@@ -75,6 +114,12 @@ func badState(key []byte, err error) error {
 func (c *Core) restore(state []Record) error {
 	var slotRecs []uint64
 	recs := make(map[uint64]*slotRecord)
+	type batchRec struct {
+		seq uint64
+		d   crypto.Hash
+		txs [][]byte
+	}
+	var batches []batchRec
 	for _, r := range state {
 		if r.Value == nil {
 			continue
@@ -109,6 +154,15 @@ func (c *Core) restore(state []Record) error {
 				return badState(r.Key, fmt.Errorf("not a new-view: %v", err))
 			}
 			c.newView = nv
+		case len(key) == len(keyBatchPref)+8+crypto.HashSize && bytes.HasPrefix(r.Key, []byte(keyBatchPref)):
+			txs, err := decodeBatchRecord(r.Value)
+			if err != nil {
+				return badState(r.Key, err)
+			}
+			seq := beUint64(r.Key[len(keyBatchPref) : len(keyBatchPref)+8])
+			var d crypto.Hash
+			copy(d[:], r.Key[len(keyBatchPref)+8:])
+			batches = append(batches, batchRec{seq, d, txs})
 		case len(key) == len(keySlotPref)+8 && bytes.HasPrefix(r.Key, []byte(keySlotPref)):
 			seq := beUint64(r.Key[len(keySlotPref):])
 			sr, err := decodeSlotRecord(r.Value)
@@ -134,6 +188,13 @@ func (c *Core) restore(state []Record) error {
 		}
 		c.restoreSlot(seq, recs[seq])
 	}
+	for _, br := range batches {
+		if s := c.slots[br.seq]; s != nil && engine.BatchDigest(br.txs) == br.d {
+			if b := s.addBatch(br.d, br.txs); b != nil {
+				b.persisted = true
+			}
+		}
+	}
 	c.nextSeq = max(c.nextSeq, c.stable)
 	if nv := c.newView; nv != nil && nv.Replica == c.id && len(nv.PrePrepares) > 0 {
 		// Our NEW-VIEW assigned these seqs, even those whose slots
@@ -153,16 +214,10 @@ func (c *Core) restoreSlot(seq uint64, r *slotRecord) {
 	if r.pp != nil {
 		s.pp = r.pp
 		s.pp.verified = true
-		if r.pp.HasBatch() {
-			s.addBatch(r.pp.Digest, r.pp.Txs)
-		}
 	}
 	if r.committed {
 		s.committed = true
 		s.commitView, s.commitDig, s.commitCert = r.commitView, r.commitDig, r.commitCert
-		if r.hasCommitTx {
-			s.addBatch(r.commitDig, r.commitTxs)
-		}
 		s.executed = seq <= c.lastExec
 	}
 	if s.pp != nil && r.sentPrepare {

@@ -87,11 +87,9 @@ func (p *requestPool) compact() {
 }
 
 // committed removes the txs of a batch executed at seq and remembers them.
-func (p *requestPool) committed(seq uint64, txs [][]byte) {
-	hashes := make([]crypto.Hash, len(txs))
-	for i, tx := range txs {
-		h := hashTx(tx)
-		hashes[i] = h
+func (p *requestPool) committed(seq uint64, b *batch) {
+	hashes := b.txHashes()
+	for _, h := range hashes {
 		p.recent[h] = seq
 		if e, ok := p.byHash[h]; ok {
 			if e.seq == 0 {
@@ -101,7 +99,9 @@ func (p *requestPool) committed(seq uint64, txs [][]byte) {
 			delete(p.byHash, h)
 		}
 	}
-	p.bySeq[seq] = hashes
+	if len(hashes) > 0 {
+		p.bySeq[seq] = hashes
+	}
 }
 
 // prune forgets committed txs at or below seq.
@@ -161,17 +161,20 @@ func (p *requestPool) unorderAll() {
 	p.cursor = p.head
 }
 
-// markOrdered marks the pool's copies of txs as ordered at seq.
-func (p *requestPool) markOrdered(seq uint64, txs [][]byte) {
-	for _, tx := range txs {
-		if e, ok := p.byHash[hashTx(tx)]; ok && e.seq == 0 {
+// markOrdered marks the pool's copies of a batch's txs as ordered at seq.
+func (p *requestPool) markOrdered(seq uint64, b *batch) {
+	if len(p.byHash) == 0 {
+		return
+	}
+	for _, h := range b.txHashes() {
+		if e, ok := p.byHash[h]; ok && e.seq == 0 {
 			e.seq = seq
 			p.unordered--
 		}
 	}
 }
 
-// pending returns up to k pending txs last relayed at or before since, in
+// stale returns up to k pending txs last relayed at or before since, in
 // arrival order, and marks them relayed at now.
 func (p *requestPool) stale(k int, since, now uint64) []*pendingTx {
 	var out []*pendingTx

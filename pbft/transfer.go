@@ -76,8 +76,8 @@ func (c *Core) fetch() {
 // Storage.
 func (c *Core) committedBatch(seq uint64) (FetchedBatch, bool) {
 	if s := c.slots[seq]; s != nil && s.committed {
-		if txs, ok := s.batch(s.commitDig); ok {
-			return FetchedBatch{Seq: seq, View: s.commitView, Txs: txs, Proof: s.commitCert}, true
+		if b, ok := s.batch(s.commitDig); ok {
+			return FetchedBatch{Seq: seq, View: s.commitView, Txs: b.txs, Proof: s.commitCert}, true
 		}
 	}
 	if c.cfg.Storage != nil && seq <= c.applied {
@@ -149,7 +149,7 @@ func (c *Core) stepFetchResponse(m *FetchResponse) error {
 		if s := c.slots[b.Seq]; s != nil {
 			s.executed = true
 		}
-		c.onExecuted(b.Seq, b.Txs)
+		c.onExecuted(b.Seq, &batch{txs: b.Txs})
 		progressed = true
 	}
 	if progressed {

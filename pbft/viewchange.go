@@ -196,13 +196,13 @@ func (c *Core) enterView(nv *NewView, plan newViewPlan) {
 		s.pp = pp
 		c.maxAccepted = max(c.maxAccepted, pp.Seq)
 		c.dirtySlots[pp.Seq] = true
-		txs, known := s.batch(pp.Digest)
+		b, known := s.batch(pp.Digest)
 		if known {
-			c.pool.markOrdered(pp.Seq, txs)
+			c.pool.markOrdered(pp.Seq, b)
 		}
 		if primary {
-			if known && len(txs) > 0 {
-				full := &PrePrepare{View: pp.View, Seq: pp.Seq, Digest: pp.Digest, Txs: txs, Replica: c.id, Sig: pp.Sig}
+			if known && len(b.txs) > 0 {
+				full := &PrePrepare{View: pp.View, Seq: pp.Seq, Digest: pp.Digest, Txs: b.txs, Replica: c.id, Sig: pp.Sig}
 				c.broadcast(full)
 			}
 		} else {
