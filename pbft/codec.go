@@ -450,11 +450,11 @@ func decodeProof(b []byte) (commitCert, error) {
 
 // Record keys. Slot keys end in the big-endian seq, so they sort by seq.
 const (
-	keyView     = "pbft/view"
-	keyStable   = "pbft/stable"
-	keyVC       = "pbft/view-change"
-	keyNV       = "pbft/new-view"
-	keySlotPref = "pbft/slot/"
+	keyView      = "pbft/view"
+	keyStable    = "pbft/stable"
+	keyVC        = "pbft/view-change"
+	keyNV        = "pbft/new-view"
+	keySlotPref  = "pbft/slot/"
 	keyBatchPref = "pbft/batch/"
 )
 

@@ -18,10 +18,10 @@ import (
 // slot still votes for it in a later view, so the others can commit too.
 type slot struct {
 	seq      uint64
-	view     uint64                   // view of pp and of the votes below
-	pp       *PrePrepare              // accepted (or, at the primary, sent) pre-prepare; nil if none
-	prepares map[int]*Prepare         // by sender, view == slot.view (any digest)
-	commits  map[int]*Commit          // by sender, view == slot.view (any digest)
+	view     uint64                 // view of pp and of the votes below
+	pp       *PrePrepare            // accepted (or, at the primary, sent) pre-prepare; nil if none
+	prepares map[int]*Prepare       // by sender, view == slot.view (any digest)
+	commits  map[int]*Commit        // by sender, view == slot.view (any digest)
 	batches  map[crypto.Hash]*batch // known batches by digest (at most maxBatchesPerSlot)
 
 	sentPrepare bool // we sent PREPARE(view, seq, pp.Digest)
