@@ -165,16 +165,28 @@ if the block does not verify.`,
 			if cmd.Flags().Changed("node") {
 				nodes = []int{node}
 			}
-			var b *client.Block
+			// The first block that verifies wins; a node serving one that
+			// does not is shown only if no node serves a good one.
+			var b, bad *client.Block
+			var badErr error
 			var errs []error
-			var from string
+			var from, badFrom string
 			for _, i := range nodes {
-				b, err = c.Block(ctx, i, height)
+				blk, berr := c.Block(ctx, i, height)
+				switch {
+				case berr == nil:
+					b, from = blk, c.Nodes()[i]
+				case blk != nil && bad == nil:
+					bad, badErr, badFrom = blk, berr, c.Nodes()[i]
+				default:
+					errs = append(errs, berr)
+				}
 				if b != nil {
-					from = c.Nodes()[i]
 					break
 				}
-				errs = append(errs, err)
+			}
+			if b == nil && bad != nil {
+				b, err, from = bad, badErr, badFrom
 			}
 			if b == nil {
 				return fmt.Errorf("no node served the block: %w", errors.Join(errs...))
