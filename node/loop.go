@@ -143,6 +143,11 @@ func (n *Node) handleReady(ctx context.Context) error {
 // send hands rd's messages to the transport, which drops (and counts) what
 // its queues cannot hold; the engines retransmit.
 func (n *Node) send(msgs []engine.Outbound) {
+	if n.mode == engine.ModeRaft { // the PBFT adapter counts by kind as it encodes
+		for range msgs {
+			n.m.outbound(engine.ModeRaft)
+		}
+	}
 	for _, m := range msgs {
 		if m.To == engine.Broadcast {
 			n.out.Broadcast(m.Data)
