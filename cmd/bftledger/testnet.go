@@ -329,7 +329,7 @@ table refreshes every second until Ctrl-C, which stops every node cleanly.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			tn, err := upTestnet(cmd.OutOrStdout(), &f)
+			tn, err := upTestnet(cmd, &f)
 			if err != nil {
 				return err
 			}
@@ -355,13 +355,20 @@ table refreshes every second until Ctrl-C, which stops every node cleanly.`,
 	return cmd
 }
 
-// upTestnet loads the testnet in f.dir, or makes it.
-func upTestnet(w io.Writer, f *initFlags) (*testnet.Testnet, error) {
+// upTestnet loads the testnet in f.dir, or makes it. Flags that
+// contradict an existing testnet are an error rather than ignored.
+func upTestnet(cmd *cobra.Command, f *initFlags) (*testnet.Testnet, error) {
+	w := cmd.OutOrStdout()
 	if f.dir == "" {
 		f.dir = defaultTestnetDir
 	}
 	tn, err := loadTestnet(f.dir)
 	if err == nil {
+		nodesDiffer := cmd.Flags().Changed("nodes") && f.nodes != tn.N()
+		modeDiffers := cmd.Flags().Changed("consensus") && f.consensus != tn.Meta.Consensus
+		if nodesDiffer || modeDiffers {
+			return nil, fmt.Errorf("%s already holds a %d-node %s testnet; use another --dir, or delete it to start afresh", f.dir, tn.N(), tn.Meta.Consensus)
+		}
 		fmt.Fprintf(w, "using the existing testnet in %s (%d %s nodes)\n", f.dir, tn.N(), tn.Meta.Consensus)
 		return tn, nil
 	}
