@@ -24,7 +24,8 @@ type proposal struct {
 const proposeDrainMax = 256
 
 // runLoop is the consensus loop: the only goroutine that touches the
-// engine and writes the ledger. It returns nil when ctx ends, and an error
+// engine (and, in Raft mode, the only one that writes the ledger; in PBFT
+// mode the executor does). It returns nil when ctx ends, and an error
 // wrapping ErrStorage on a storage failure.
 func (n *Node) runLoop(ctx context.Context) error {
 	ticker := time.NewTicker(n.cfg.Consensus.TickInterval)
