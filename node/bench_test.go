@@ -18,6 +18,10 @@ import (
 // machine's cores). Run with e.g.
 //
 //	go test -run=^$ -bench=Network -benchtime=20000x ./node
+//
+// BFTLEDGER_BENCH_ONE=1 submits everything through node 0 (the PBFT
+// primary: no relayed requests); BFTLEDGER_BENCH_TRACE=1 prints how long
+// each batch took to be admitted.
 func BenchmarkNetwork(b *testing.B) {
 	for _, c := range []struct {
 		mode string
