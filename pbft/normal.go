@@ -319,7 +319,10 @@ func (c *Core) tryExecute() {
 		}
 		b, ok := s.batch(s.commitDig)
 		if !ok {
-			c.fetchTarget = max(c.fetchTarget, s.seq)
+			if s.seq > c.fetchTarget {
+				c.fetchTarget = s.seq
+				c.fetch() // committed but we lack the batch: get it now
+			}
 			return
 		}
 		c.deliver(engine.Committed{

@@ -231,7 +231,7 @@ func (c *Core) relayPending(k int, since uint64, all bool) {
 // has waited BatchTimeoutTicks (or at once if force), while sequence
 // numbers remain in the window.
 func (c *Core) cutBatches(force bool) {
-	if !c.isPrimary() {
+	if !c.isPrimary() || c.missingBatches() {
 		return
 	}
 	for c.pool.unordered > 0 && c.nextSeq < c.high() {
@@ -249,4 +249,20 @@ func (c *Core) cutBatches(force bool) {
 		c.nextSeq = seq
 		c.sendPrePrepare(seq, txs)
 	}
+}
+
+// missingBatches reports whether a pre-prepare of this view above lastExec
+// refers to a batch this primary does not hold (a NEW-VIEW re-issued a
+// batch prepared elsewhere). Its txs may still sit in our pool, unmarked,
+// so the primary orders nothing new until it has the batch (it arrives by
+// state transfer once committed): no tx is ordered twice.
+func (c *Core) missingBatches() bool {
+	for seq := c.lastExec + 1; seq <= c.nextSeq; seq++ {
+		if s := c.slots[seq]; s != nil && s.pp != nil && s.view == c.view {
+			if _, ok := s.batch(s.pp.Digest); !ok {
+				return true
+			}
+		}
+	}
+	return false
 }

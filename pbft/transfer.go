@@ -153,6 +153,9 @@ func (c *Core) stepFetchResponse(m *FetchResponse) error {
 		progressed = true
 	}
 	if progressed {
+		c.cutBatches(false) // a missing batch may have arrived
+	}
+	if progressed {
 		c.log.Info("state transfer", "peer", m.Replica, "executed", c.lastExec, "stable", c.stable)
 		c.tryExecute()
 		if len(m.Batches) == FetchBatchesMax || c.lastExec < max(c.fetchTarget, c.claimTarget()) {

@@ -77,6 +77,7 @@ type Packet struct {
 	From, To int
 	Kind     pbft.Kind
 	Frame    []byte
+	Injected bool // put in flight by Inject, not sent by a core
 }
 
 // Node is one replica and what survives its crashes.
@@ -345,6 +346,12 @@ func (nw *Network) ProcessAll() bool {
 		}
 	}
 	return any
+}
+
+// Inject puts a message in flight from replica from to replica to, as if
+// from had sent it (a Byzantine replica's forgery, signed by the caller).
+func (nw *Network) Inject(from, to int, m pbft.Message) {
+	nw.Queue = append(nw.Queue, Packet{From: from, To: to, Kind: m.Kind(), Frame: pbft.Encode(m), Injected: true})
 }
 
 // DeliverOne delivers the oldest packet in flight (or drops it per Drop).
