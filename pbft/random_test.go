@@ -15,7 +15,7 @@ import (
 
 var (
 	flagSeed  = flag.Uint64("pbft.seed", 0, "run only this seed of TestRandomFaults")
-	flagSeeds = flag.Int("pbft.seeds", 0, "number of seeds of TestRandomFaults (default 20, or $PBFT_SEEDS)")
+	flagSeeds = flag.Int("pbft.seeds", 0, "number of seeds of TestRandomFaults (default 4, or $PBFT_SEEDS)")
 )
 
 // TestRandomFaults drives small networks through seeded message loss,
@@ -23,7 +23,7 @@ var (
 // agreement and that every proposed tx commits. Replay one seed with
 // -pbft.seed=N; run many with -pbft.seeds=N or PBFT_SEEDS=N.
 func TestRandomFaults(t *testing.T) {
-	seeds := 20
+	seeds := 4
 	if s, err := strconv.Atoi(os.Getenv("PBFT_SEEDS")); err == nil {
 		seeds = s
 	}

@@ -314,3 +314,25 @@ func TestProposeDuplicatesAndPoolBound(t *testing.T) {
 		t.Fatalf("huge tx: %v", err)
 	}
 }
+
+// HasReady must not report work that Ready does not produce: the shell
+// would spin.
+func TestHasReadyMatchesReady(t *testing.T) {
+	c := newTestCore(t, 4, 0)
+	if c.HasReady() {
+		t.Fatal("fresh core has work")
+	}
+	if err := c.Propose([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; c.HasReady(); i++ {
+		if i > 3 {
+			t.Fatal("HasReady stays true")
+		}
+		rd := c.Ready()
+		if rd.IsEmpty() {
+			t.Fatal("HasReady true but Ready empty")
+		}
+		c.Advance(rd)
+	}
+}
