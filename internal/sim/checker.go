@@ -55,6 +55,7 @@ type checker struct {
 	proofOK  map[proofKey]bool            // proofs already verified
 	last     []uint64                     // last height delivered per replica
 	txCount  []map[string]int             // per replica: tx -> occurrences in its history
+	txFirst  []map[string]uint64          // per replica: tx -> height it was first delivered at
 	votes    map[string]map[uint64]uint64 // tx -> height -> bitmask of replicas that delivered it there
 	accepted map[string]uint64            // txs clients saw committed (f+1 matching) -> height
 
@@ -77,12 +78,14 @@ func newChecker(n, f int, honest []bool, verify func(engine.Committed) error) *c
 		proofOK:       make(map[proofKey]bool),
 		last:          make([]uint64, n),
 		txCount:       make([]map[string]int, n),
+		txFirst:       make([]map[string]uint64, n),
 		votes:         make(map[string]map[uint64]uint64),
 		accepted:      make(map[string]uint64),
 		maxViolations: maxViolations,
 	}
 	for i := range c.txCount {
 		c.txCount[i] = make(map[string]int)
+		c.txFirst[i] = make(map[string]uint64)
 	}
 	return c
 }
@@ -124,6 +127,7 @@ func (c *checker) delivered(tick uint64, id int, b engine.Committed, appHash []b
 		k := string(tx)
 		c.txCount[id][k]++
 		if c.txCount[id][k] < 2 {
+			c.txFirst[id][k] = b.Height
 			continue
 		}
 		// A faulty primary may order a tx twice (the paper's replicas then
@@ -133,8 +137,8 @@ func (c *checker) delivered(tick uint64, id int, b engine.Committed, appHash []b
 			c.byzantineDups++
 			continue
 		}
-		c.fail(tick, KindDuplicateTx, "replica %d committed tx %s again at height %d (view %d, honest primary %d)",
-			id, short(tx), b.Height, b.Round, b.Proposer)
+		c.fail(tick, KindDuplicateTx, "replica %d committed tx %s at height %d and again at height %d (view %d, honest primary %d)",
+			id, short(tx), c.txFirst[id][k], b.Height, b.Round, b.Proposer)
 	}
 }
 
