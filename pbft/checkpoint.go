@@ -84,7 +84,13 @@ func (c *Core) makeStable(seq uint64, proof []*Checkpoint) {
 	if seq <= c.stable {
 		return
 	}
-	assert(len(proof) >= c.q && proof[0].Seq == seq, "stable checkpoint without a quorum proof")
+	if len(proof) < c.q || proof[0].Seq != seq {
+		// Proofs come verified (from our own count, a NEW-VIEW or a
+		// FETCH-RESPONSE), but a Verifier built for another validator set
+		// must not be able to make us adopt a short one.
+		c.log.Error("refusing a stable checkpoint without a quorum proof", "seq", seq, "proof", len(proof))
+		return
+	}
 	if own, ok := c.appHashes[seq]; ok && !bytes.Equal(own, proof[0].AppHash) {
 		c.log.Error("stable checkpoint app hash differs from ours: this replica's ledger diverged",
 			"seq", seq, "ours", fmt.Sprintf("%x", own), "stable", fmt.Sprintf("%x", proof[0].AppHash))
