@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -33,6 +34,9 @@ type fakeBackend struct {
 	isolated  bool
 	blocks    []*ledger.Block
 	committed chan struct{} // closed and replaced whenever a receipt is added
+	mode      string        // "" is pbft
+	voters    []int         // raft voters, changed by ChangeMembership
+	memberErr error         // returned by ChangeMembership if set
 }
 
 func newFakeBackend() *fakeBackend {
@@ -117,7 +121,11 @@ func (f *fakeBackend) LatestBlock() (*ledger.Block, error) {
 func (f *fakeBackend) Status() Status {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return Status{Name: "node0", ChainID: testChain, Mode: "pbft", Isolated: f.isolated}
+	mode := f.mode
+	if mode == "" {
+		mode = "pbft"
+	}
+	return Status{Name: "node0", ChainID: testChain, Mode: mode, Isolated: f.isolated, Voters: slices.Clone(f.voters)}
 }
 
 func (f *fakeBackend) SetIsolated(on bool) {

@@ -12,6 +12,8 @@
 //	GET  /healthz              {"ok":true}
 //	GET  /metrics              Prometheus text format
 //	POST /v1/admin/isolate     {"isolated":bool}; only with Config.EnableAdmin
+//	POST /v1/admin/validators  {"add":[i,...],"remove":[i,...]} → 200 {"voters"} once applied;
+//	                           Raft only (400 not_raft), loopback clients only (403 forbidden)
 //
 // Admission (size, strict decoding, chain id, amount, signature) runs on the
 // request's goroutine, so signature checks spread over the cores before a

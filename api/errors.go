@@ -81,6 +81,10 @@ func classify(err error) *apiError {
 		code, status = CodeNotFound, http.StatusNotFound
 	case errors.Is(err, ErrBusy), errors.Is(err, engine.ErrPoolFull), errors.Is(err, engine.ErrNotReady):
 		code, status = CodeBusy, http.StatusServiceUnavailable
+	case errors.Is(err, ErrNotRaft):
+		code, status = CodeNotRaft, http.StatusBadRequest
+	case errors.Is(err, ErrBadMembership):
+		code, status = CodeBadMembership, http.StatusBadRequest
 	case errors.Is(err, ErrUnavailable):
 		code, status = CodeUnavailable, http.StatusServiceUnavailable
 	}

@@ -7,6 +7,13 @@ const (
 	// BatchTxsMax bounds the txs of one POST /v1/txs/batch.
 	BatchTxsMax = 1000
 
+	// MembershipChangeMax bounds the indexes of one membership change.
+	MembershipChangeMax = 64
+	// MembershipWaitMax is how long a Backend may take to apply a
+	// membership change before it answers; the server's write timeout
+	// leaves room for it.
+	MembershipWaitMax = 10 * time.Second
+
 	// WaitMax bounds the ?wait= long-poll of GET /v1/txs/{hash}.
 	WaitMax = 30 * time.Second
 
@@ -32,5 +39,6 @@ const (
 const (
 	_ uint = BodyBytesDefault - bodyBytesMin
 	_ uint = uint(writeTimeout - WaitMax)
+	_ uint = uint(writeTimeout - MembershipWaitMax)
 	_ uint = uint(readTimeout - readHeaderTimeout)
 )

@@ -57,6 +57,10 @@ type Status struct {
 	// Byzantine names the unsafe test behaviour this node runs; "" if honest.
 	Byzantine string `json:"byzantine"`
 	Isolated  bool   `json:"isolated"`
+	// Voters are the validator indexes voting in Raft mode (the incoming
+	// set during a joint change); absent in PBFT mode, where every
+	// genesis validator takes part.
+	Voters []int `json:"voters,omitempty"`
 }
 
 // PeerStatus is one other validator as this node sees it.

@@ -49,6 +49,13 @@ type Backend interface {
 	Status() Status
 	// SetIsolated cuts (true) or restores (false) the node's peer traffic.
 	SetIsolated(on bool)
+	// ChangeMembership makes the genesis validators in add voters and
+	// removes those in remove (Raft only), and returns the voters once the
+	// change is applied here. It returns ErrNotRaft in PBFT mode,
+	// ErrBadMembership for a change that cannot be made, ErrBusy or
+	// engine.ErrNotReady when it cannot be proposed now, and
+	// ErrUnavailable when it was not applied in time.
+	ChangeMembership(ctx context.Context, add, remove []int) ([]int, error)
 }
 
 // Config configures a Server.
@@ -67,6 +74,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// EnableAdmin serves POST /v1/admin/isolate (testnets only).
 	EnableAdmin bool
+	// Validators is the number of genesis validators: membership changes
+	// name indexes below it. 0 leaves the range check to the Backend.
+	Validators int
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 	// CheckTx is admission; nil means ledger.CheckTx with ChainID. A node
@@ -92,6 +102,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ChainID == "" || cfg.Signer == nil || cfg.Backend == nil {
 		return nil, fmt.Errorf("%w: chain id, signer and backend are required", ErrConfig)
 	}
+	if cfg.Validators < 0 {
+		return nil, fmt.Errorf("%w: %d validators", ErrConfig, cfg.Validators)
+	}
 	if cfg.Gatherer == nil {
 		cfg.Gatherer = prometheus.NewRegistry()
 	}
@@ -113,6 +126,7 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("GET /v1/accounts/{address}", s.handleAccount)
 	mux.HandleFunc("GET /v1/blocks/{height}", s.handleBlock)
 	mux.HandleFunc("GET /v1/status", s.handleStatus)
+	mux.HandleFunc("POST /v1/admin/validators", s.handleMembership)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	})

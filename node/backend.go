@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/bftledger/bftledger/api"
 	"github.com/bftledger/bftledger/crypto"
@@ -87,6 +88,12 @@ func (b backend) LatestBlock() (*ledger.Block, error) { return b.n.store.LatestB
 // SetIsolated turns the p2p host's fault injection on or off.
 func (b backend) SetIsolated(on bool) { b.n.host.SetIsolated(on) }
 
+// ChangeMembership changes the Raft voters through the loop and waits
+// until the change is applied here.
+func (b backend) ChangeMembership(ctx context.Context, add, remove []int) ([]int, error) {
+	return b.n.changeMembership(ctx, add, remove)
+}
+
 // Status assembles the node's status.
 func (b backend) Status() api.Status { return b.n.apiStatus() }
 
@@ -95,6 +102,9 @@ func (b backend) Status() api.Status { return b.n.apiStatus() }
 func (n *Node) publishStatus() {
 	st := n.eng.Status()
 	n.status.Store(&st)
+	if v := n.voters(); v != nil {
+		n.votersNow.Store(&v)
+	}
 	n.m.status(&st)
 	n.m.height.Set(float64(n.store.Height()))
 	n.m.queueDepth.WithLabelValues("propose").Set(float64(len(n.proposals)))
@@ -123,6 +133,9 @@ func (n *Node) apiStatus() api.Status {
 	}
 	if n.mode == engine.ModeRaft {
 		out.Term = st.Round
+		if v := n.votersNow.Load(); v != nil {
+			out.Voters = slices.Clone(*v)
+		}
 	} else {
 		out.View = st.Round
 	}

@@ -1,6 +1,10 @@
 package node
 
-import "time"
+import (
+	"time"
+
+	"github.com/bftledger/bftledger/api"
+)
 
 // Limits of the node shell. Every queue between the goroutines of a running
 // node is bounded by one of these, and Config.Validate checks each
@@ -65,6 +69,14 @@ const (
 	// behaviour repeats its warning in the log.
 	byzantineLogInterval = 30 * time.Second
 
+	// membersQueueLen bounds the membership changes waiting for the loop;
+	// the loop takes one at a time and refuses others until it applies.
+	membersQueueLen = 4
+
+	// membershipWait is how long a membership change may take to apply
+	// before the API answers 503 (the change may still apply later).
+	membershipWait = api.MembershipWaitMax - time.Second
+
 	// shutdownTimeout bounds the API server's graceful shutdown.
 	shutdownTimeout = 5 * time.Second
 )
@@ -84,4 +96,5 @@ const (
 	_ uint = maxPendingTxsMax - maxPendingTxsDefault
 	_ uint = verifiedTxCacheLen - maxPendingTxsMax/8
 	_ uint = maxPendingTxsDefault - proposeQueueLen
+	_ uint = uint(api.MembershipWaitMax - membershipWait)
 )

@@ -31,6 +31,7 @@ func (n *Node) runLoop(ctx context.Context) error {
 	ticker := time.NewTicker(n.cfg.Consensus.TickInterval)
 	defer ticker.Stop()
 	defer n.failPending()
+	defer n.failMembership()
 	if err := n.handleReady(ctx); err != nil {
 		return err
 	}
@@ -44,6 +45,7 @@ func (n *Node) runLoop(ctx context.Context) error {
 			if len(n.pendingReads) > 0 {
 				n.expireReads(time.Now())
 			}
+			n.checkMembership(time.Now())
 		case msg := <-n.verified:
 			n.step(msg)
 		drainMsgs: // take what is queued, then let Ready batch its output
@@ -68,11 +70,16 @@ func (n *Node) runLoop(ctx context.Context) error {
 			}
 		case r := <-n.reads:
 			n.startRead(r)
+		case r := <-n.members:
+			n.startMembership(r)
 		case a := <-n.execDone:
 			n.eng.Applied(a.height, a.appHash)
 		}
 		if err := n.handleReady(ctx); err != nil {
 			return err
+		}
+		if n.pendingMember != nil {
+			n.checkMembership(time.Now())
 		}
 	}
 }

@@ -58,6 +58,12 @@ type Node struct {
 	proposals chan *proposal // API → loop
 	verified  chan any       // verify pool → loop, decoded and verified messages
 	reads     chan *readRequest
+	members   chan *memberRequest // API → loop, membership changes (Raft)
+	// pendingMember is the membership change proposed and not yet applied
+	// here. Loop only.
+	pendingMember *memberRequest
+	// votersNow are the voters the loop last published (Raft; nil in PBFT).
+	votersNow atomic.Pointer[[]int]
 	// pendingReads are linearizable reads started in the engine, by read
 	// id; readSeq numbers them. Loop only.
 	pendingReads map[uint64]*readRequest
@@ -106,6 +112,7 @@ func NewFromHome(h *Home, logger *slog.Logger) (_ *Node, err error) {
 		proposals:    make(chan *proposal, proposeQueueLen),
 		verified:     make(chan any, verifiedQueueLen),
 		reads:        make(chan *readRequest, readQueueLen),
+		members:      make(chan *memberRequest, membersQueueLen),
 		pendingReads: make(map[uint64]*readRequest),
 		done:         make(chan struct{}),
 	}
@@ -200,6 +207,7 @@ func (n *Node) newAPI() error {
 		Gatherer:     n.reg,
 		MaxBodyBytes: n.cfg.API.MaxBodyBytes,
 		EnableAdmin:  n.cfg.Unsafe.EnableAdmin,
+		Validators:   len(n.home.Genesis.Validators),
 		Logger:       n.log.With("component", "api"),
 		CheckTx:      n.checkTx,
 	})
