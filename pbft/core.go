@@ -26,6 +26,9 @@ var (
 	ErrConflict = errors.New("pbft: conflicting message")
 	// ErrNoBatch: a normal-case PRE-PREPARE came without its batch.
 	ErrNoBatch = errors.New("pbft: pre-prepare without its batch")
+	// ErrRateLimited: a peer asked for more state transfer than a replica
+	// serves per tick.
+	ErrRateLimited = errors.New("pbft: rate limited")
 	// ErrTxTooLarge: Propose got a tx that cannot fit any batch.
 	ErrTxTooLarge = errors.New("pbft: tx larger than a batch")
 	// ErrBadState: New was given records it cannot decode. Storage
@@ -76,12 +79,13 @@ type Core struct {
 	pool requestPool
 
 	// State transfer.
-	claims      []uint64 // per replica: the highest seq it showed us
-	fetchTarget uint64   // highest seq known (or claimed by f+1) to be committed
-	fetchPeer   int      // round-robin cursor over peers to fetch from
-	fetchMark   uint64   // lastExec at the previous retransmission
-	staleAnswer []uint64 // per replica: 1 + tick we last answered its stale message
-	nvAnswer    []uint64 // per replica: 1 + tick we last re-sent it our NEW-VIEW
+	claims      []uint64      // per replica: the highest seq it showed us
+	fetchTarget uint64        // highest seq known (or claimed by f+1) to be committed
+	fetchPeer   int           // round-robin cursor over peers to fetch from
+	fetchMark   uint64        // lastExec at the previous retransmission
+	staleAnswer []uint64      // per replica: 1 + tick we last answered its stale message
+	nvAnswer    []uint64      // per replica: 1 + tick we last re-sent it our NEW-VIEW
+	fetchServed []servedCount // per replica: FETCH-REQUESTs answered this tick
 
 	// Timers.
 	retransmitTicks int
@@ -125,6 +129,7 @@ func New(cfg Config, state []Record, applied uint64) (*Core, error) {
 		claims:      make([]uint64, n),
 		staleAnswer: make([]uint64, n),
 		nvAnswer:    make([]uint64, n),
+		fetchServed: make([]servedCount, n),
 		dirtySlots:  make(map[uint64]bool),
 		lastExec:    applied,
 		applied:     applied,

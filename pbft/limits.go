@@ -83,6 +83,9 @@ const (
 	maxBatchesPerSlot = 4
 	// maxVCAttempts caps the doubling of the view-change timeout.
 	maxVCAttempts = 16
+	// fetchAnswersPerTick bounds the FETCH-REQUESTs served per peer per
+	// tick (each answer may carry fetchBytesMax).
+	fetchAnswersPerTick = 4
 	// relayPerRetransmit bounds the pending txs a backup re-relays to the
 	// primary per retransmission interval.
 	relayPerRetransmit = 1024

@@ -91,6 +91,15 @@ func (c *Core) committedBatch(seq uint64) (FetchedBatch, bool) {
 // stepFetchRequest answers with our stable checkpoint proof and as many of
 // the asked-for committed batches as we hold, within a byte budget.
 func (c *Core) stepFetchRequest(m *FetchRequest) error {
+	// Bound the work one peer can ask of us: a catching-up replica sends
+	// one request per response, so a few per tick is plenty.
+	if c.fetchServed[m.Replica].tick != c.now+1 {
+		c.fetchServed[m.Replica] = servedCount{tick: c.now + 1}
+	}
+	if c.fetchServed[m.Replica].n >= fetchAnswersPerTick {
+		return fmt.Errorf("fetch-request from %d: %d already served this tick: %w", m.Replica, fetchAnswersPerTick, ErrRateLimited)
+	}
+	c.fetchServed[m.Replica].n++
 	resp := &FetchResponse{Replica: c.id}
 	if c.stable >= m.Low {
 		resp.Stable = c.stableProof
@@ -186,4 +195,10 @@ func (c *Core) mayAnswer(last []uint64, to int) bool {
 	}
 	last[to] = c.now + 1
 	return true
+}
+
+// servedCount counts the FETCH-REQUESTs answered for one peer in one tick.
+type servedCount struct {
+	tick uint64 // 1 + the tick counted
+	n    int
 }
