@@ -133,7 +133,7 @@ func (r *runner) finish(res *RunResult, base, end []procUsage, metrics []map[str
 	now := time.Now()
 	res.Seconds = round2(r.since(now).Seconds())
 	res.Series = BinPoints(r.points, binWidth, r.since(now))
-	res.Events = slices.Clone(r.events)
+	res.Events = append([]Event{}, r.events...) // [] rather than null in JSON
 	for i, n := range r.cfg.Nodes {
 		nr := NodeResult{Index: n.Index, Name: n.Name, PID: n.PID}
 		if end != nil && end[i].PeakRSSBytes > 0 {

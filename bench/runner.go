@@ -203,7 +203,7 @@ func Run(ctx context.Context, cfg Config) (*RunResult, error) {
 		r.phaseLatency(&res.Phases[i], i)
 	}
 	r.keepLatencies(res)
-	res.Warnings = append(res.Warnings, r.warnings(res)...)
+	res.Warnings = append(append([]string{}, res.Warnings...), r.warnings(res)...)
 	return res, nil
 }
 
