@@ -34,7 +34,10 @@ func WriteThroughputChart(path string, runs []*RunResult) error {
 			ymax = max(ymax, b.Rate)
 		}
 	}
-	for i, r := range runs {
+	colors, repeated := configColors(runs)
+	named := map[string]bool{}
+	for _, r := range runs {
+		i := colors[configName(r)]
 		if len(r.Series) == 0 {
 			continue
 		}
@@ -49,18 +52,22 @@ func WriteThroughputChart(path string, runs []*RunResult) error {
 		l.Color = plotutil.Color(i)
 		l.Width = vg.Points(1.5)
 		p.Add(l)
-		p.Legend.Add(r.Label, l)
+		if name := legendName(r, repeated); !named[name] {
+			named[name] = true
+			p.Legend.Add(name, l)
+		}
 		for _, ph := range r.Phases {
 			if err := vline(p, ph.StartSeconds, ymax, color.Gray{Y: 160}, []vg.Length{vg.Points(1), vg.Points(3)}); err != nil {
 				return err
 			}
 		}
-		for k, e := range r.Events {
+		for _, e := range r.Events {
 			if err := vline(p, e.T, ymax, plotutil.Color(i), []vg.Length{vg.Points(6), vg.Points(3)}); err != nil {
 				return err
 			}
-			if k == 0 {
-				p.Legend.Add(fmt.Sprintf("%s: %s", r.Label, e.Kind), dashedLegend(plotutil.Color(i)))
+			if name := legendName(r, repeated) + ": " + e.Kind; !named[name] {
+				named[name] = true
+				p.Legend.Add(name, dashedLegend(plotutil.Color(i)))
 			}
 		}
 	}
@@ -115,7 +122,10 @@ func WriteLatencyChart(path string, runs []*RunResult) error {
 	p.Add(plotter.NewGrid())
 	p.Y.Min, p.Y.Max = 0, 1
 	lines := 0
-	for i, r := range runs {
+	colors, repeated := configColors(runs)
+	named := map[string]bool{}
+	for _, r := range runs {
+		i := colors[configName(r)]
 		for j, ph := range r.Phases {
 			lat := r.Latencies(j)
 			if len(lat) == 0 {
@@ -130,7 +140,14 @@ func WriteLatencyChart(path string, runs []*RunResult) error {
 			l.Dashes = plotutil.Dashes(j)
 			l.Width = vg.Points(1.5)
 			p.Add(l)
-			p.Legend.Add(fmt.Sprintf("%s %s (p50 %.1f ms, p99 %.1f ms)", r.Label, ph.Name, ph.Latency.P50, ph.Latency.P99), l)
+			name := fmt.Sprintf("%s %s (p50 %.1f ms, p99 %.1f ms)", r.Label, ph.Name, ph.Latency.P50, ph.Latency.P99)
+			if repeated {
+				name = fmt.Sprintf("%s %s (each run)", configName(r), ph.Name)
+			}
+			if !named[name] {
+				named[name] = true
+				p.Legend.Add(name, l)
+			}
 			lines++
 		}
 	}
@@ -157,4 +174,30 @@ func cdf(sorted []time.Duration) plotter.XYs {
 		xys = append(xys, plotter.XY{X: math.Max(float64(sorted[last])/1e6, 0.01), Y: 1})
 	}
 	return xys
+}
+
+// configColors gives each configuration (mode and size) one colour index,
+// in first-seen order, so repeated runs of it share a colour; repeated
+// reports whether any configuration ran more than once.
+func configColors(runs []*RunResult) (map[string]int, bool) {
+	idx := map[string]int{}
+	repeated := false
+	for _, r := range runs {
+		k := configName(r)
+		if _, ok := idx[k]; ok {
+			repeated = true
+			continue
+		}
+		idx[k] = len(idx)
+	}
+	return idx, repeated
+}
+
+// legendName is a run's legend entry: its configuration when runs repeat
+// (one entry for all of them), else its label.
+func legendName(r *RunResult, repeated bool) string {
+	if repeated {
+		return configName(r) + " (each run)"
+	}
+	return r.Label
 }

@@ -185,6 +185,17 @@ func TestReportMedians(t *testing.T) {
 	if medianOf(nil) != 0 || medianOf([]float64{3, 1}) != 2 {
 		t.Error("medianOf")
 	}
+	colors, repeated := configColors(runs)
+	if !repeated || len(colors) != 2 || colors["raft n=3"] != 1 {
+		t.Errorf("colours %v repeated %v", colors, repeated)
+	}
+	dir := t.TempDir()
+	if err := WriteThroughputChart(filepath.Join(dir, "t.svg"), runs); err != nil {
+		t.Error(err)
+	}
+	if err := WriteLatencyChart(filepath.Join(dir, "l.svg"), runs); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestChartsWithoutData(t *testing.T) {
