@@ -6,9 +6,15 @@
 //
 // # Running it
 //
-//	bftledger bench --consensus both           # PBFT n=4 then Raft n=3, ~1-2 min on 2 cores
-//	bftledger bench --consensus pbft --nodes 7 --duration 20s
+//	bftledger bench --consensus both             # PBFT n=4 then Raft n=3, ~1-2 min on 2 cores
+//	bftledger bench --consensus both --repeat 3  # medians of three fresh runs each
+//	bftledger bench --consensus pbft --nodes 4,7,10 --latency-phases=false
 //	bftledger bench --consensus raft --rate 5000 --duration 10s
+//
+// With --repeat, targets and comparisons use each configuration's medians.
+// The closed-loop peak depends on how much is in flight (--clients times
+// --batch, default 4 x 500): a deeper queue only adds waiting, a shallower
+// one leaves the pipeline idle; sweep --clients to find the knee.
 //
 // The report lands in --out (default ./bench-report): report.json (the
 // figures, for tools), report.md (for people), throughput.png and
