@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bftledger/bftledger/crypto"
 )
 
 // ChangeMembership applies the change to the fake's voters at once.
@@ -159,4 +162,66 @@ func TestNewRefusesNegativeValidators(t *testing.T) {
 	if _, err := New(Config{ChainID: testChain, Signer: f.signer, Backend: f.be, Validators: -1}); !errors.Is(err, ErrConfig) {
 		t.Fatalf("got %v", err)
 	}
+}
+
+// recordingBackend records the membership changes that reach it.
+type recordingBackend struct {
+	*fakeBackend
+	add, remove []int
+	calls       int
+}
+
+func (b *recordingBackend) ChangeMembership(_ context.Context, add, remove []int) ([]int, error) {
+	b.calls++
+	b.add, b.remove = add, remove
+	return []int{0}, nil
+}
+
+// FuzzMembership: whatever the body, the answer is 200 or a 400, and only
+// a change of distinct genesis indexes reaches the backend.
+func FuzzMembership(f *testing.F) {
+	f.Add([]byte(`{"add":[1]}`))
+	f.Add([]byte(`{"add":[0],"remove":[1,2]}`))
+	f.Add([]byte(`{"remove":[2,2]}`))
+	f.Add([]byte(`{"add":[-1]}`))
+	f.Add([]byte(`{"add":[1e3]}`))
+	f.Add([]byte(`{"add":null,"remove":[0]} x`))
+	signer, err := crypto.GenerateEd25519(rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	be := &recordingBackend{fakeBackend: newFakeBackend()}
+	be.mode = "raft"
+	s, err := New(Config{ChainID: testChain, Signer: signer, Backend: be, MaxBodyBytes: 4096, Validators: 3})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		be.calls = 0
+		res := postMembers(s.Handler(), "127.0.0.1:1", string(body))
+		switch res.StatusCode {
+		case http.StatusOK:
+			if be.calls != 1 {
+				t.Fatalf("200 without reaching the backend")
+			}
+			all := append(slices.Clone(be.add), be.remove...)
+			if len(all) == 0 || len(all) > MembershipChangeMax {
+				t.Fatalf("%d indexes reached the backend", len(all))
+			}
+			for i, v := range all {
+				if v < 0 || v >= 3 || slices.Contains(all[:i], v) {
+					t.Fatalf("index %d reached the backend in %v", v, all)
+				}
+			}
+		case http.StatusBadRequest:
+			if be.calls != 0 {
+				t.Fatalf("400 after reaching the backend")
+			}
+			if e := decodeAnswer[Error](t, res); e.Code == "" || e.Message == "" {
+				t.Fatalf("400 answer %+v", e)
+			}
+		default:
+			t.Fatalf("status %d for %q", res.StatusCode, body)
+		}
+	})
 }
