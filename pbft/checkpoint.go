@@ -118,7 +118,6 @@ func (c *Core) makeStable(seq uint64, proof []*Checkpoint) {
 			delete(c.appHashes, s)
 		}
 	}
-	c.pool.prune(seq)
 	if c.nextSeq < seq {
 		c.nextSeq = seq
 	}

@@ -351,7 +351,8 @@ func (c *Core) Propose(tx []byte) error {
 // HasReady reports whether Ready has work.
 func (c *Core) HasReady() bool {
 	return !c.out.IsEmpty() || len(c.dirtySlots) > 0 || c.dirtyView ||
-		(c.cfg.BatchTimeoutTicks == 0 && c.isPrimary() && c.pool.unordered > 0 && c.nextSeq < c.high() && !c.missingBatches())
+		(c.cfg.BatchTimeoutTicks == 0 && c.isPrimary() && c.pool.unordered > 0 && c.nextSeq < c.high() &&
+			c.lastExec >= c.stable && !c.missingBatches())
 }
 
 // Ready returns the pending work. It stays the same until Advance, except

@@ -83,6 +83,9 @@ const (
 	maxBatchesPerSlot = 4
 	// maxVCAttempts caps the doubling of the view-change timeout.
 	maxVCAttempts = 16
+	// recentTxsMax bounds the committed tx hashes remembered for duplicate
+	// suppression (about 80 bytes each).
+	recentTxsMax = 1 << 18
 	// fetchAnswersPerTick bounds the FETCH-REQUESTs served per peer per
 	// tick (each answer may carry fetchBytesMax).
 	fetchAnswersPerTick = 4
@@ -98,6 +101,7 @@ const (
 	_ uint = MessageBytesMax - headerBytes - fetchBytesMax - batchBytesEncodedMax - proofBytesMax - 64 - ValidatorsMax*checkpointBytesMax
 	_ uint = BatchBytesMax - TxBytesMax
 	_ uint = PendingTxsMax - TxsPerBatchMax
+	_ uint = recentTxsMax - TxsPerBatchMax*4 // a few windows' worth at the largest batches
 	_ uint = WindowSizeMax - CheckpointIntervalMax // K <= L
 	_ uint = TicksMax - maxVCAttempts
 	_ uint = WindowSizeMax - FetchBatchesMax

@@ -28,10 +28,13 @@ type requestPool struct {
 	head      int          // queue[:head] are all done
 	cursor    int          // primary: queue[:cursor] are done or ordered
 	unordered int          // pending txs with seq == 0
-	// recent maps committed tx hashes to their seq, pruned below the stable
-	// checkpoint (the ledger itself executes a tx hash at most once).
+	// recent maps committed tx hashes to their seq, so a tx relayed again
+	// (by a lagging replica, or a client retry) is not ordered twice. It
+	// keeps the newest recentTxsMax hashes, oldest seqs evicted first; the
+	// ledger itself also executes a tx hash at most once.
 	recent map[crypto.Hash]uint64
 	bySeq  map[uint64][]crypto.Hash
+	seqs   []uint64 // seqs in bySeq, ascending
 }
 
 func (p *requestPool) init(max int) {
@@ -100,21 +103,25 @@ func (p *requestPool) committed(seq uint64, b *batch) {
 		}
 	}
 	if len(hashes) > 0 {
+		if _, ok := p.bySeq[seq]; !ok {
+			p.seqs = append(p.seqs, seq) // seqs execute in ascending order
+		}
 		p.bySeq[seq] = hashes
+		p.evict()
 	}
 }
 
-// prune forgets committed txs at or below seq.
-func (p *requestPool) prune(seq uint64) {
-	for s, hashes := range p.bySeq {
-		if s <= seq {
-			for _, h := range hashes {
-				if p.recent[h] == s {
-					delete(p.recent, h)
-				}
+// evict forgets the oldest committed txs beyond recentTxsMax.
+func (p *requestPool) evict() {
+	for len(p.recent) > recentTxsMax && len(p.seqs) > 0 {
+		s := p.seqs[0]
+		p.seqs = p.seqs[1:]
+		for _, h := range p.bySeq[s] {
+			if p.recent[h] == s {
+				delete(p.recent, h)
 			}
-			delete(p.bySeq, s)
 		}
+		delete(p.bySeq, s)
 	}
 }
 
@@ -231,7 +238,10 @@ func (c *Core) relayPending(k int, since uint64, all bool) {
 // has waited BatchTimeoutTicks (or at once if force), while sequence
 // numbers remain in the window.
 func (c *Core) cutBatches(force bool) {
-	if !c.isPrimary() || c.missingBatches() {
+	// A primary that has not executed up to the stable checkpoint does not
+	// know which of its pending txs those batches hold; it waits for state
+	// transfer rather than order any of them twice.
+	if !c.isPrimary() || c.lastExec < c.stable || c.missingBatches() {
 		return
 	}
 	for c.pool.unordered > 0 && c.nextSeq < c.high() {
