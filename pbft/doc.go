@@ -65,5 +65,20 @@
 //     CHECKPOINT, relayed txs) and answers lagging peers (NEW-VIEW,
 //     FETCH-RESPONSE); the transport may drop.
 //
+//   - Duplicates: a tx pending or among the last recentTxsMax committed is
+//     refused by Propose and not ordered again by a correct primary. A
+//     faulty primary can still put one tx in two batches (and NEW-VIEW must
+//     re-issue whatever prepared), so, as in the paper, exactly-once is
+//     finally enforced at execution: the ledger applies a tx hash once.
+//
 // n need not be 3f+1: f = (n-1)/3 and the quorum is ceil((n+f+1)/2).
+//
+// Names: message structs keep the paper's field names (View, Seq, ...), so
+// the Message interface reads a message's view through ViewNum.
+//
+// Testing: pbfttest drives n cores over a byte-level in-order network;
+// testdata/scenarios holds datadriven scripts (regenerate with -rewrite);
+// TestRandomFaults runs seeded loss, partitions, crashes and restarts
+// (-pbft.seeds=N or PBFT_SEEDS=N for more, -pbft.seed=N to replay one);
+// BenchmarkCore measures the core alone.
 package pbft
