@@ -32,7 +32,11 @@ changes). Only genesis validators can be members. The change is sent to the
 leader, which accepts it only from its own host (loopback), and the command
 prints the voters once the leader has applied it.
 
-A leader cannot be removed: restart it so that another takes over, then retry.`,
+A leader cannot be removed: restart it so that another takes over, then retry.
+
+Exit status: 0 applied; 1 usage or other error; 2 refused (not a Raft
+network, an index not in genesis, already a voter or not one, the leader,
+a change still in progress); 4 not applied in time (it may still apply).`,
 	}
 	cmd.AddCommand(newValidatorsChangeCmd("add"), newValidatorsChangeCmd("remove"))
 	return cmd
@@ -118,9 +122,15 @@ func sendMembership(ctx context.Context, c *client.Client, req api.MembershipReq
 				return voters, nil
 			}
 			var ae *membershipError
-			if !errors.As(err, &ae) || ae.Answer.Code != api.CodeBusy {
+			switch {
+			case errors.As(err, &ae) && ae.Answer.Code == api.CodeUnavailable:
+				// Proposed but not applied in time: it may still apply.
+				return nil, withExit(exitTimeout, fmt.Errorf("%w; the leader's GET /v1/status lists the voters", err))
+			case !errors.As(err, &ae) || ae.Answer.Code != api.CodeBusy:
 				return nil, err
 			}
+		} else if ee := (*exitError)(nil); errors.As(err, &ee) {
+			return nil, err // not a Raft network
 		}
 		last = err
 		select {
