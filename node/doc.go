@@ -38,7 +38,8 @@
 // an executor. Only the loop touches the engine; only the loop (Raft) or
 // the executor (PBFT, so that execution overlaps consensus on the next
 // batches) writes the ledger. It reacts to ticks, verified
-// peer messages and proposals from the API, and for every Ready of the
+// peer messages, proposals, linearizable reads and membership changes from
+// the API, and for every Ready of the
 // engine it:
 //
 //  1. persists the engine state in one synced batch (group commit),
@@ -52,6 +53,17 @@
 // although their signatures are checked in parallel. Txs admitted through
 // the API (or relayed by peers) are remembered as verified, so a
 // pre-prepare carrying them does not check their signatures again.
+//
+// # Raft membership
+//
+// In Raft mode, POST /v1/admin/validators (from loopback only) changes the
+// voters among the genesis validators. The request goes to the loop, which
+// checks it against the current voters, refuses to remove the leader (etcd
+// raft would keep a removed leader in office, refusing proposals), proposes
+// one ConfChangeV2, and answers once this node has applied it or after
+// membershipWait. One change at a time: a change of several voters goes
+// through a joint configuration that raft leaves on its own, and a new
+// change is refused until it has.
 //
 // Every queue between these goroutines is bounded (limits.go). A storage
 // failure is fatal: Run logs it and returns the error, and a restart resumes
