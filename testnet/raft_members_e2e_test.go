@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,7 +96,18 @@ func TestE2ERaftMembership(t *testing.T) {
 	waitVoters(t, tn, all, all)
 
 	// A leader cannot be removed (it would stay in office refusing
-	// proposals): if node 2 leads, restart it so that another takes over.
+	// proposals): the CLI says so and exits 2. If node 2 leads, restart it
+	// so that another takes over.
+	var lead int
+	eventually(t, 10*time.Second, "a leader", func() (err error) {
+		lead, _, err = raftLeader(ctx, c, all)
+		return err
+	})
+	cmd := exec.CommandContext(ctx, nodeBinary(t), "validators", "remove", "--node", fmt.Sprint(lead), "--testnet", tn.Dir)
+	if out, err := cmd.CombinedOutput(); cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 2 ||
+		!strings.Contains(string(out), "is the leader") {
+		t.Fatalf("removing leader %d: %v\n%s", lead, err, out)
+	}
 	eventually(t, 15*time.Second, "a leader other than node 2", func() error {
 		lead, _, err := raftLeader(ctx, c, all)
 		if err != nil {
