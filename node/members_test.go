@@ -2,6 +2,7 @@ package node
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,5 +97,30 @@ func TestNetworkRaftMembership(t *testing.T) {
 		t.Fatalf("add %d: %d %v %+v", gone, code, res.Voters, e)
 	}
 	sendRound(t, tn, rs, 2)
+	checkAgreement(t, rs)
+
+	// Two voters at once go through a joint configuration: the leader
+	// alone, then all three again. A change while raft still leaves the
+	// joint configuration is refused; the test waits that out.
+	followers := []int{(lead + 1) % 3, (lead + 2) % 3}
+	for _, step := range []struct {
+		req  api.MembershipRequest
+		want []int
+	}{
+		{api.MembershipRequest{Remove: followers}, []int{lead}},
+		{api.MembershipRequest{Add: followers}, []int{0, 1, 2}},
+	} {
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			code, res, e := changeVoters(t, rs[lead], step.req)
+			if code == 200 && slices.Equal(res.Voters, step.want) {
+				break
+			}
+			if code != 400 || !strings.Contains(e.Message, "in progress") || time.Now().After(deadline) {
+				t.Fatalf("%+v: %d %v %+v", step.req, code, res.Voters, e)
+			}
+			time.Sleep(10 * time.Millisecond) // raft leaves the joint configuration on its own
+		}
+	}
+	sendRound(t, tn, rs, 3)
 	checkAgreement(t, rs)
 }
