@@ -42,24 +42,29 @@
 //     committed-local and executes in sequence order. The quorum commits
 //     are the batch's certificate (engine.Committed.Proof), checkable by
 //     anyone with VerifyCommitCertificate.
+//
 //   - Checkpoints (§4.3): after the ledger applies a multiple of K the
 //     replica signs a CHECKPOINT with the app hash; a quorum of matching ones
 //     is stable, moves h, and discards the log below it.
+//
 //   - View change (§4.4): a replica that waits too long for its oldest
 //     pending tx sends VIEW-CHANGE(v+1) with its stable checkpoint proof and
 //     prepared certificates; the new primary sends NEW-VIEW with a quorum of
 //     view-changes and re-issued pre-prepares (null batches for gaps), which
 //     every backup's Verifier recomputes. Timeouts double per successive
 //     view change; f+1 replicas seen in higher views make a replica join.
+//
 //   - State transfer: a replica that is behind (a stable checkpoint or f+1
 //     peers ahead of what it executed) fetches committed batches with their
 //     commit certificates (FETCH-REQUEST/FETCH-RESPONSE) and delivers them.
+//
 //   - Persistence: Ready.Persist holds what must be durable before
 //     Ready.Messages go out: the view, accepted/sent pre-prepares, own
 //     prepares and commits (as slot records), the stable checkpoint proof,
 //     the own VIEW-CHANGE and the adopted NEW-VIEW. A replica restarted with
 //     those records and the ledger's applied height never contradicts what
 //     it sent before.
+//
 //   - Retransmission: every RetransmitTicks a replica re-sends what peers
 //     may have lost (own votes for uncommitted seqs, VIEW-CHANGE, latest
 //     CHECKPOINT, relayed txs) and answers lagging peers (NEW-VIEW,

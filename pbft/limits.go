@@ -101,7 +101,7 @@ const (
 	_ uint = MessageBytesMax - headerBytes - fetchBytesMax - batchBytesEncodedMax - proofBytesMax - 64 - ValidatorsMax*checkpointBytesMax
 	_ uint = BatchBytesMax - TxBytesMax
 	_ uint = PendingTxsMax - TxsPerBatchMax
-	_ uint = recentTxsMax - TxsPerBatchMax*4 // a few windows' worth at the largest batches
+	_ uint = recentTxsMax - TxsPerBatchMax*4       // a few windows' worth at the largest batches
 	_ uint = WindowSizeMax - CheckpointIntervalMax // K <= L
 	_ uint = TicksMax - maxVCAttempts
 	_ uint = WindowSizeMax - FetchBatchesMax

@@ -125,7 +125,9 @@ func (c *Core) sendPrePrepare(seq uint64, txs [][]byte) {
 	s := c.getSlot(seq)
 	assert(s.pp == nil, "primary assigned a seq twice in one view")
 	s.pp = pp
-	s.addBatch(pp.Digest, txs)
+	if b := s.addBatch(pp.Digest, txs); b != nil {
+		c.pool.markOrdered(seq, b)
+	}
 	s.sentTick = c.now
 	c.dirtySlots[seq] = true
 	c.broadcast(pp)

@@ -195,6 +195,17 @@ func (c *Core) restore(state []Record) error {
 			}
 		}
 	}
+	// The txs of batches ordered but not executed must not be ordered
+	// again when they reach the (empty) pool.
+	for _, seq := range sortedSeqs(c.slots) {
+		s := c.slots[seq]
+		if seq <= c.lastExec || s.pp == nil || s.view != c.view {
+			continue
+		}
+		if b, ok := s.batch(s.pp.Digest); ok {
+			c.pool.markOrdered(seq, b)
+		}
+	}
 	c.nextSeq = max(c.nextSeq, c.stable)
 	if nv := c.newView; nv != nil && nv.Replica == c.id && len(nv.PrePrepares) > 0 {
 		// Our NEW-VIEW assigned these seqs, even those whose slots

@@ -33,14 +33,20 @@ type requestPool struct {
 	// keeps the newest recentTxsMax hashes, oldest seqs evicted first; the
 	// ledger itself also executes a tx hash at most once.
 	recent map[crypto.Hash]uint64
-	bySeq  map[uint64][]crypto.Hash
-	seqs   []uint64 // seqs in bySeq, ascending
+	// inflight maps the txs of the current view's accepted (or sent)
+	// pre-prepares not yet executed to their seq, whether or not they are
+	// in the pool: a tx that arrives after its batch was ordered (a client
+	// retry, a restarted primary's empty pool) is not ordered again.
+	inflight map[crypto.Hash]uint64
+	bySeq    map[uint64][]crypto.Hash
+	seqs     []uint64 // seqs in bySeq, ascending
 }
 
 func (p *requestPool) init(max int) {
 	p.max = max
 	p.byHash = make(map[crypto.Hash]*pendingTx)
 	p.recent = make(map[crypto.Hash]uint64)
+	p.inflight = make(map[crypto.Hash]uint64)
 	p.bySeq = make(map[uint64][]crypto.Hash)
 }
 
@@ -58,10 +64,12 @@ func (p *requestPool) add(tx []byte, now uint64) (*pendingTx, error) {
 	if len(p.byHash) >= p.max {
 		return nil, fmt.Errorf("%d txs pending: %w", len(p.byHash), engine.ErrPoolFull)
 	}
-	e := &pendingTx{tx: tx, hash: h, arrived: now, relayed: now}
+	e := &pendingTx{tx: tx, hash: h, arrived: now, relayed: now, seq: p.inflight[h]}
 	p.byHash[h] = e
 	p.queue = append(p.queue, e)
-	p.unordered++
+	if e.seq == 0 {
+		p.unordered++
+	}
 	return e, nil
 }
 
@@ -94,6 +102,7 @@ func (p *requestPool) committed(seq uint64, b *batch) {
 	hashes := b.txHashes()
 	for _, h := range hashes {
 		p.recent[h] = seq
+		delete(p.inflight, h)
 		if e, ok := p.byHash[h]; ok {
 			if e.seq == 0 {
 				p.unordered--
@@ -159,6 +168,7 @@ func (p *requestPool) oldestUnordered() (uint64, bool) {
 // unorderAll forgets every ordering (a new view starts; the new primary
 // re-orders what NEW-VIEW did not carry over).
 func (p *requestPool) unorderAll() {
+	clear(p.inflight)
 	for _, e := range p.queue[p.head:] {
 		if !e.done && e.seq != 0 {
 			e.seq = 0
@@ -170,10 +180,8 @@ func (p *requestPool) unorderAll() {
 
 // markOrdered marks the pool's copies of a batch's txs as ordered at seq.
 func (p *requestPool) markOrdered(seq uint64, b *batch) {
-	if len(p.byHash) == 0 {
-		return
-	}
 	for _, h := range b.txHashes() {
+		p.inflight[h] = seq
 		if e, ok := p.byHash[h]; ok && e.seq == 0 {
 			e.seq = seq
 			p.unordered--
