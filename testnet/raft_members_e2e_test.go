@@ -22,7 +22,9 @@ func validatorsCLI(t *testing.T, tn *Testnet, change string, i int) []int {
 	ctx := ctxFor(t, 30*time.Second)
 	cmd := exec.CommandContext(ctx, nodeBinary(t), "validators", change, "--node", fmt.Sprint(i),
 		"--testnet", tn.Dir, "--json", "--timeout", "20s")
+	start := time.Now()
 	out, err := cmd.Output()
+	took := time.Since(start)
 	if err != nil {
 		var stderr []byte
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -37,7 +39,7 @@ func validatorsCLI(t *testing.T, tn *Testnet, change string, i int) []int {
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("validators %s: output %q: %v", change, out, err)
 	}
-	t.Logf("validators %s --node %d via leader %d: voters %v", change, i, res.Leader, res.Voters)
+	t.Logf("validators %s --node %d via leader %d: voters %v in %v", change, i, res.Leader, res.Voters, took.Round(time.Millisecond))
 	return res.Voters
 }
 
