@@ -134,8 +134,12 @@ func New(cfg Config) (*Engine, error) {
 		MaxInflightMsgs:           maxInflightMsgs,
 		CheckQuorum:               true,
 		PreVote:                   true,
-		ReadOnlyOption:            etcdraft.ReadOnlySafe,
-		Logger:                    raftLogger{l: log},
+		// A leader that commits its own removal steps down instead of
+		// staying leader of a group it is no longer in (and dropping every
+		// proposal until restarted).
+		StepDownOnRemoval: true,
+		ReadOnlyOption:    etcdraft.ReadOnlySafe,
+		Logger:            raftLogger{l: log},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("raft: %w", err)
