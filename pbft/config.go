@@ -69,6 +69,15 @@ type Storage interface {
 	Committed(seq uint64) (engine.Committed, bool)
 }
 
+// TxIndex is an optional extension of Storage: a Storage that implements
+// it lets the replica refuse a tx committed longer ago than its own memory
+// of recent txs reaches (a client retry or a replayed relay long after the
+// fact, or any time after a restart).
+type TxIndex interface {
+	// HasTx reports whether tx (raw bytes, as proposed) has been committed.
+	HasTx(tx []byte) bool
+}
+
 // Record is one key/value the shell must make durable. Value nil deletes
 // Key. Records of one Ready are applied in order, in one synced batch.
 type Record struct {

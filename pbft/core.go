@@ -139,6 +139,7 @@ func New(cfg Config, state []Record, applied uint64) (*Core, error) {
 	if c.retransmitTicks == 0 {
 		c.retransmitTicks = max(1, cfg.RequestTimeoutTicks/4)
 	}
+	c.rebuildRecent()
 	if err := c.restore(state); err != nil {
 		return nil, err
 	}
@@ -336,7 +337,7 @@ func (c *Core) Propose(tx []byte) error {
 	if len(tx) == 0 || len(tx) > TxBytesMax || len(tx) > c.cfg.MaxBatchBytes {
 		return fmt.Errorf("tx of %d bytes (batch max %d): %w", len(tx), c.cfg.MaxBatchBytes, ErrTxTooLarge)
 	}
-	p, err := c.pool.add(tx, c.now)
+	p, err := c.addTx(tx)
 	if err != nil {
 		return err
 	}

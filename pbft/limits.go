@@ -86,6 +86,10 @@ const (
 	// recentTxsMax bounds the committed tx hashes remembered for duplicate
 	// suppression (about 80 bytes each).
 	recentTxsMax = 1 << 18
+	// recentRebuildWindows is how many windows of committed batches a
+	// restarting replica reads back from Storage into its committed-tx
+	// memory.
+	recentRebuildWindows = 4
 	// fetchAnswersPerTick bounds the FETCH-REQUESTs served per peer per
 	// tick (each answer may carry fetchBytesMax).
 	fetchAnswersPerTick = 4

@@ -207,12 +207,37 @@ func (p *requestPool) stale(k int, since, now uint64) []*pendingTx {
 
 // --- replica side ---------------------------------------------------------
 
+// addTx puts a tx in the pool unless it is known to be committed.
+func (c *Core) addTx(tx []byte) (*pendingTx, error) {
+	if idx, ok := c.cfg.Storage.(TxIndex); ok && idx.HasTx(tx) {
+		return nil, fmt.Errorf("tx committed: %w", engine.ErrDuplicate)
+	}
+	return c.pool.add(tx, c.now)
+}
+
+// rebuildRecent refills the committed-tx memory after a restart from the
+// last batches in Storage, so retried or replayed txs are not re-ordered.
+func (c *Core) rebuildRecent() {
+	if c.cfg.Storage == nil {
+		return
+	}
+	from := uint64(1)
+	if span := recentRebuildWindows * c.cfg.WindowSize; c.applied > span {
+		from = c.applied - span + 1
+	}
+	for seq := from; seq <= c.applied; seq++ {
+		if b, ok := c.cfg.Storage.Committed(seq); ok && b.Height == seq && len(b.Txs) > 0 {
+			c.pool.committed(seq, &batch{txs: b.Txs})
+		}
+	}
+}
+
 // stepRequest takes a tx relayed by another replica.
 func (c *Core) stepRequest(m *Request) error {
 	if len(m.Tx) > c.cfg.MaxBatchBytes {
 		return fmt.Errorf("relayed tx of %d bytes: %w", len(m.Tx), ErrTxTooLarge)
 	}
-	if _, err := c.pool.add(m.Tx, c.now); err != nil {
+	if _, err := c.addTx(m.Tx); err != nil {
 		return err
 	}
 	if c.isPrimary() && c.pool.unordered >= c.cfg.MaxBatchTxs {
