@@ -166,6 +166,12 @@ func (c *Core) stepPrePrepare(m *PrePrepare) error {
 		}
 		return nil
 	}
+	if seq, dup := c.digestElsewhere(m.Digest, m.Seq); dup {
+		// A correct primary never orders one batch twice; refusing keeps
+		// a faulty one from getting a batch prepared at two seqs (two
+		// quorums of backups would share a correct one).
+		return fmt.Errorf("pre-prepare seq %d repeats the batch of seq %d: %w", m.Seq, seq, ErrConflict)
+	}
 	var b *batch
 	if m.HasBatch() {
 		b = s.addBatch(m.Digest, m.Txs)
@@ -392,4 +398,22 @@ func (c *Core) answerLagging(s *slot, to int) {
 	if cm := s.commits[c.id]; cm != nil {
 		c.sendTo(to, cm)
 	}
+}
+
+// digestElsewhere reports a seq other than seq in the log whose accepted
+// pre-prepare or committed batch has digest d (the null batch excepted).
+func (c *Core) digestElsewhere(d crypto.Hash, seq uint64) (uint64, bool) {
+	if d == NullDigest {
+		return 0, false
+	}
+	for other := c.stable + 1; other <= c.high(); other++ {
+		s := c.slots[other]
+		if other == seq || s == nil {
+			continue
+		}
+		if (s.pp != nil && s.view == c.view && s.pp.Digest == d) || (s.committed && s.commitDig == d) {
+			return other, true
+		}
+	}
+	return 0, false
 }
