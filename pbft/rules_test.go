@@ -336,3 +336,24 @@ func TestHasReadyMatchesReady(t *testing.T) {
 		c.Advance(rd)
 	}
 }
+
+// A backup refuses a pre-prepare repeating, at another seq, a batch it
+// already accepted: a faulty primary cannot get one batch prepared twice.
+func TestRepeatedBatchRefused(t *testing.T) {
+	signers, _ := testKeys(t, 4)
+	c := newTestCore(t, 4, 1)
+	txs := [][]byte{[]byte("t")}
+	pp := func(seq uint64) *PrePrepare {
+		return verified(signed(&PrePrepare{View: 0, Seq: seq, Digest: engine.BatchDigest(txs), Txs: txs, Replica: 0}, signers[0]))
+	}
+	if err := c.Step(pp(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Step(pp(2)); !errors.Is(err, ErrConflict) {
+		t.Fatalf("repeated batch: %v, want ErrConflict", err)
+	}
+	null := verified(signed(&PrePrepare{View: 0, Seq: 3, Digest: NullDigest, Replica: 0}, signers[0]))
+	if err := c.Step(null); err != nil {
+		t.Fatalf("null batch: %v", err)
+	}
+}
