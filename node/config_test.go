@@ -102,8 +102,8 @@ backend = "goleveldb"
 tick_interval = "10ms"
 batch_timeout_ticks = 1
 request_timeout_ticks = 200
-election_ticks = 10
-heartbeat_ticks = 1
+election_ticks = 30
+heartbeat_ticks = 3
 max_pending_txs = 20000
 [log]
 level = "info"

@@ -28,9 +28,9 @@ const (
 	requestTimeoutTicksMin     = 2
 	requestTimeoutTicksDefault = 200
 	requestTimeoutTicksMax     = 1_000_000
-	electionTicksDefault       = 10
+	electionTicksDefault       = 30
 	electionTicksMax           = 10_000
-	heartbeatTicksDefault      = 1
+	heartbeatTicksDefault      = 3
 
 	// maxPendingTxsMax bounds [consensus] max_pending_txs: the engine's pool
 	// of admitted, uncommitted txs.
