@@ -6,7 +6,7 @@
 //
 // # Running it
 //
-//	go test ./internal/sim                         # the default swarm (330 seeds) + negative control
+//	go test ./internal/sim                         # the default swarm (300 seeds) + negative control
 //	go test ./internal/sim -run TestSeeds -seeds=10000            # many seeds
 //	BFTLEDGER_SIM_SEEDS=10000 go test ./internal/sim -run TestSeeds  # the same
 //	go test ./internal/sim -run TestSeeds -seed=12345 -v          # replay one seed

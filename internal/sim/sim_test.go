@@ -26,7 +26,7 @@ var (
 )
 
 // defaultSeeds is how many seeds `go test ./internal/sim` runs.
-const defaultSeeds = 330
+const defaultSeeds = 300
 
 // seedList returns the seeds TestSeeds runs.
 func seedList(t *testing.T) []uint64 {
