@@ -186,6 +186,11 @@ func (s blockStorage) Committed(seq uint64) (engine.Committed, bool) {
 	return engine.Committed{Height: b.Height, Txs: b.Txs, Proposer: b.Proposer, Round: b.Round, Proof: b.Proof}, true
 }
 
+// HasTx implements pbft.TxIndex: a tx with a receipt in the ledger has been
+// committed, however long ago, so the core never orders it again. Ledger
+// queries are safe while the executor applies blocks.
+func (s blockStorage) HasTx(tx []byte) bool { return s.store.HasTx(ledger.TxHash(tx)) }
+
 // newPBFT builds the PBFT engine from genesis and config, restoring the
 // core's records from the consensus database.
 func (n *Node) newPBFT() error {
