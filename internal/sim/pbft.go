@@ -111,6 +111,13 @@ type pbftStorage struct{ st Storage }
 
 func (s pbftStorage) Committed(seq uint64) (engine.Committed, bool) { return s.st.Committed(seq) }
 
+// HasTx implements pbft.TxIndex when the simulator's storage can answer it,
+// as the node's ledger does.
+func (s pbftStorage) HasTx(tx []byte) bool {
+	idx, ok := s.st.(pbft.TxIndex)
+	return ok && idx.HasTx(tx)
+}
+
 // pbftReplica adapts a core (honest or wrapped) to Replica.
 type pbftReplica struct {
 	core byzantine.Core

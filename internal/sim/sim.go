@@ -29,6 +29,7 @@ type node struct {
 	records map[string][]byte           // durable engine records
 	machine StateMachine                // durable state machine
 	history map[uint64]engine.Committed // durable applied batches (Storage)
+	applied map[string]struct{}         // durable: every tx in history, as the ledger's receipt index
 	// crashAt is a pending torn crash, taken at the next Ready.
 	crashAt   int
 	downUntil uint64
@@ -38,6 +39,13 @@ type node struct {
 func (nd *node) Committed(h uint64) (engine.Committed, bool) {
 	c, ok := nd.history[h]
 	return c, ok
+}
+
+// HasTx reports whether tx is in an applied batch, as the node's ledger
+// index answers pbft.TxIndex.
+func (nd *node) HasTx(tx []byte) bool {
+	_, ok := nd.applied[string(tx)]
+	return ok
 }
 
 func (nd *node) state() []Record {
@@ -168,7 +176,7 @@ func New(cfg Config) (*Sim, error) {
 			return nil, fmt.Errorf("sim: machine %d: %w", id, err)
 		}
 		nd := &node{id: id, honest: honest[id], records: make(map[string][]byte), machine: m,
-			history: make(map[uint64]engine.Committed)}
+			history: make(map[uint64]engine.Committed), applied: make(map[string]struct{})}
 		if nd.rep, err = cfg.Engine.NewReplica(id, nil, 0, nd); err != nil {
 			return nil, fmt.Errorf("sim: replica %d: %w", id, err)
 		}
@@ -356,6 +364,9 @@ func (s *Sim) apply(nd *node, c engine.Committed) {
 		return
 	}
 	nd.history[c.Height] = c
+	for _, tx := range c.Txs {
+		nd.applied[string(tx)] = struct{}{}
+	}
 	s.check.delivered(s.tick, nd.id, c, appHash)
 	s.check.checkSupply(s.tick, nd.id, nd.machine)
 	nd.rep.Applied(c.Height, appHash)
