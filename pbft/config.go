@@ -78,6 +78,15 @@ type TxIndex interface {
 	HasTx(tx []byte) bool
 }
 
+// AppHashes is an optional extension of Storage: the ledger's app hash
+// after seq. A restarted replica uses it to re-sign its CHECKPOINT for the
+// last checkpoint it executed, which may not have become stable before the
+// crash (otherwise the window could stay shut). Without it, the shell
+// should call Applied(applied, appHash) right after New.
+type AppHashes interface {
+	AppHash(seq uint64) ([]byte, bool)
+}
+
 // Record is one key/value the shell must make durable. Value nil deletes
 // Key. Records of one Ready are applied in order, in one synced batch.
 type Record struct {

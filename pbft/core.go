@@ -144,6 +144,13 @@ func New(cfg Config, state []Record, applied uint64) (*Core, error) {
 		return nil, err
 	}
 	c.fetchMark = c.lastExec
+	if ah, ok := cfg.Storage.(AppHashes); ok {
+		if cp := applied - applied%cfg.CheckpointInterval; cp > c.stable {
+			if h, ok := ah.AppHash(cp); ok {
+				c.Applied(cp, h)
+			}
+		}
+	}
 	c.log.Info("replica started", "view", c.view, "active", c.active, "stable", c.stable,
 		"applied", applied, "n", n, "f", c.f, "quorum", c.q)
 	c.tryExecute()

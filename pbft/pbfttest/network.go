@@ -97,9 +97,15 @@ type Node struct {
 // hash. It implements pbft.Storage.
 type MemStorage struct {
 	Batches  map[uint64]engine.Committed
-	AppHash  map[uint64][]byte
+	Hashes   map[uint64][]byte // app hash after each height
 	Applied  uint64
 	lastHash []byte
+}
+
+// AppHash implements pbft.AppHashes.
+func (s *MemStorage) AppHash(seq uint64) ([]byte, bool) {
+	h, ok := s.Hashes[seq]
+	return h, ok
 }
 
 // Committed implements pbft.Storage.
@@ -118,7 +124,7 @@ func (s *MemStorage) apply(b engine.Committed) []byte {
 	h.Write(d[:])
 	s.lastHash = h.Sum(nil)
 	s.Batches[b.Height] = b
-	s.AppHash[b.Height] = s.lastHash
+	s.Hashes[b.Height] = s.lastHash
 	s.Applied = b.Height
 	return s.lastHash
 }
@@ -200,7 +206,7 @@ func New(n int, opts Options) (*Network, error) {
 	for i := range n {
 		nd := &Node{
 			ID: i, Signer: signers[i], Records: make(map[string][]byte),
-			Store:     &MemStorage{Batches: make(map[uint64]engine.Committed), AppHash: make(map[uint64][]byte)},
+			Store:     &MemStorage{Batches: make(map[uint64]engine.Committed), Hashes: make(map[uint64][]byte)},
 			Committed: make(map[uint64]crypto.Hash),
 		}
 		nw.Nodes = append(nw.Nodes, nd)
