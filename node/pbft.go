@@ -191,6 +191,13 @@ func (s blockStorage) Committed(seq uint64) (engine.Committed, bool) {
 // queries are safe while the executor applies blocks.
 func (s blockStorage) HasTx(tx []byte) bool { return s.store.HasTx(ledger.TxHash(tx)) }
 
+// AppHash implements pbft.AppHashes: a restarted replica re-signs the
+// checkpoint at its last executed seq from the ledger's record of it.
+func (s blockStorage) AppHash(seq uint64) ([]byte, bool) {
+	h, err := s.store.AppHash(seq)
+	return h, err == nil && len(h) > 0
+}
+
 // newPBFT builds the PBFT engine from genesis and config, restoring the
 // core's records from the consensus database.
 func (n *Node) newPBFT() error {
