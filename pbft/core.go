@@ -266,6 +266,11 @@ func (c *Core) Tick() {
 			c.log.Info("request timer expired", "view", c.view, "waited", c.now-c.timedSince)
 			c.startViewChange(c.view + 1)
 		}
+	} else if !c.viewChangeQuorum() {
+		// §4.5.2: the view-change timer runs only once 2f+1 replicas asked
+		// for this view; otherwise a replica whose VIEW-CHANGEs were lost
+		// would race ahead alone and the honest replicas drift apart.
+		c.viewStart = c.now
 	} else if c.now-c.viewStart >= c.timeoutTicks() {
 		c.log.Info("view change timed out", "view", c.view)
 		c.startViewChange(c.view + 1)
@@ -274,6 +279,19 @@ func (c *Core) Tick() {
 		c.lastRetransmit = c.now
 		c.retransmit()
 	}
+}
+
+// viewChangeQuorum reports whether a quorum of replicas (this one
+// included) have sent VIEW-CHANGEs for the current view or a later one: a
+// replica that moved past this view asked for it first.
+func (c *Core) viewChangeQuorum() bool {
+	n := 0
+	for _, vc := range c.vcs {
+		if vc != nil && vc.NewView >= c.view {
+			n++
+		}
+	}
+	return n >= c.q
 }
 
 // timeoutTicks is the request / view-change timeout, doubled per
