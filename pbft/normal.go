@@ -203,18 +203,27 @@ func (c *Core) sendPrepare(s *slot) {
 	c.broadcast(p)
 }
 
+// voteSlot checks a PREPARE's or COMMIT's view and window and returns its
+// slot. A sender below our window is answered so that it can catch up.
+func (c *Core) voteSlot(view, seq uint64, from int) (*slot, error) {
+	if err := c.checkView(view); err != nil {
+		return nil, err
+	}
+	if err := c.checkWindow(seq); err != nil {
+		if errors.Is(err, ErrStale) {
+			c.answerStale(from)
+		}
+		return nil, err
+	}
+	return c.getSlot(seq), nil
+}
+
 // stepPrepare records a backup's PREPARE.
 func (c *Core) stepPrepare(m *Prepare) error {
-	if err := c.checkView(m.View); err != nil {
+	s, err := c.voteSlot(m.View, m.Seq, m.Replica)
+	if err != nil {
 		return err
 	}
-	if err := c.checkWindow(m.Seq); err != nil {
-		if errors.Is(err, ErrStale) {
-			c.answerStale(m.Replica)
-		}
-		return err
-	}
-	s := c.getSlot(m.Seq)
 	if old, ok := s.prepares[m.Replica]; ok {
 		if old.Digest != m.Digest {
 			return fmt.Errorf("prepare seq %d from %d: %w", m.Seq, m.Replica, ErrConflict)
@@ -231,16 +240,10 @@ func (c *Core) stepPrepare(m *Prepare) error {
 
 // stepCommit records a COMMIT.
 func (c *Core) stepCommit(m *Commit) error {
-	if err := c.checkView(m.View); err != nil {
+	s, err := c.voteSlot(m.View, m.Seq, m.Replica)
+	if err != nil {
 		return err
 	}
-	if err := c.checkWindow(m.Seq); err != nil {
-		if errors.Is(err, ErrStale) {
-			c.answerStale(m.Replica)
-		}
-		return err
-	}
-	s := c.getSlot(m.Seq)
 	if old, ok := s.commits[m.Replica]; ok {
 		if old.Digest != m.Digest {
 			return fmt.Errorf("commit seq %d from %d: %w", m.Seq, m.Replica, ErrConflict)
