@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -88,12 +89,21 @@ func TestAdminAndStorageFailure(t *testing.T) {
 	base := "http://" + r.n.APIAddr()
 	sendRound(t, tn, rs, 0)
 
-	res, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	// Receipts can be served before the loop updates its gauges for the
+	// same block: read /metrics until the height shows, within a deadline.
+	var body []byte
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		res, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(res.Body)
+		res.Body.Close()
+		if strings.Contains(string(body), "bftledger_height 1\n") || time.Now().After(deadline) {
+			break
+		}
+		runtime.Gosched()
 	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
 	for _, name := range []string{"bftledger_height 1", "bftledger_view ", "bftledger_view_changes_total ",
 		"bftledger_committed_txs_total 2", "bftledger_pending_txs ", `bftledger_queue_depth{queue="propose"}`,
 		"bftledger_commit_latency_seconds_count 2", "bftledger_p2p_"} { // one node: no messages_total yet
