@@ -91,8 +91,17 @@ func (e *pbftEngine) Decode(from int, frame []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if pp, ok := m.(*pbft.PrePrepare); ok && e.prewarm != nil && len(pp.Txs) >= prewarmTxsMin {
-		e.prewarm(pp.Txs)
+	if e.prewarm != nil {
+		switch m := m.(type) {
+		case *pbft.PrePrepare:
+			if len(m.Txs) >= prewarmTxsMin {
+				e.prewarm(m.Txs)
+			}
+		case *pbft.Request:
+			if len(m.Txs) >= prewarmTxsMin {
+				e.prewarm(m.Txs)
+			}
+		}
 	}
 	if err := e.verifier.Verify(from, m); err != nil {
 		return nil, err

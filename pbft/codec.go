@@ -67,7 +67,11 @@ func encodedSizeHint(m Message) int {
 		}
 		return n
 	case *Request:
-		return 96 + len(m.Tx)
+		n := 96
+		for _, tx := range m.Txs {
+			n += 4 + len(tx)
+		}
+		return n
 	case *Prepare, *Commit, *Checkpoint, *FetchRequest:
 		return 160
 	default:
@@ -80,7 +84,7 @@ func encodedSizeHint(m Message) int {
 func encodeBody(e *wire.Encoder, m Message, withSig bool) {
 	switch m := m.(type) {
 	case *Request:
-		e.VarBytes(m.Tx)
+		encodeTxs(e, m.Txs)
 		e.Uint32(uint32(m.Replica))
 		sigField(e, m.Sig, withSig)
 	case *PrePrepare:
@@ -224,7 +228,7 @@ func Decode(frame []byte) (Message, error) {
 	switch Kind(frame[1]) {
 	case KindRequest:
 		r := &Request{}
-		r.Tx = d.VarBytes(TxBytesMax)
+		r.Txs = decodeTxs(d)
 		r.Replica = decodeReplica(d)
 		r.Sig = decodeSig(d)
 		m = r

@@ -37,8 +37,9 @@ type Config struct {
 	// MaxBatchBytes bounds the summed tx bytes of one batch
 	// (1..BatchBytesMax). Propose refuses a tx larger than this.
 	MaxBatchBytes int
-	// BatchTimeoutTicks: the primary cuts a partial batch once its oldest
-	// unordered tx has waited this many ticks (0 = at once).
+	// BatchTimeoutTicks: while batches are in flight, the primary cuts a
+	// partial batch once its oldest unordered tx has waited this many ticks
+	// (0 = at once). A primary with nothing in flight cuts at once.
 	BatchTimeoutTicks int
 	// RequestTimeoutTicks: a replica that waits this long for a pending tx
 	// to commit moves to the next view; it doubles per successive view

@@ -77,6 +77,9 @@ type Core struct {
 	appHashes   map[uint64][]byte
 
 	pool requestPool
+	// relayPrimary and relayAll queue txs to relay to the primary or to
+	// every replica; Ready signs them into Requests (flushRelays).
+	relayPrimary, relayAll [][]byte
 
 	// State transfer.
 	claims      []uint64      // per replica: the highest seq it showed us
@@ -377,17 +380,29 @@ func (c *Core) Propose(tx []byte) error {
 // HasReady reports whether Ready has work.
 func (c *Core) HasReady() bool {
 	return !c.out.IsEmpty() || len(c.dirtySlots) > 0 || c.dirtyView ||
-		(c.cfg.BatchTimeoutTicks == 0 && c.isPrimary() && c.pool.unordered > 0 && c.nextSeq < c.high() &&
+		len(c.relayPrimary) > 0 || len(c.relayAll) > 0 ||
+		(c.cutAtOnce() && c.pool.unordered > 0 && c.nextSeq < c.high() &&
 			c.lastExec >= c.stable && !c.missingBatches())
+}
+
+// cutAtOnce reports whether Ready should cut the pending txs into batches
+// without waiting for BatchTimeoutTicks: always with a zero timeout, and
+// when this primary has no batch in flight (every seq it assigned was
+// executed). Waiting only pays when batches are in flight: then txs
+// accumulate into larger batches while the pipeline is busy, and an idle
+// primary adds no batching delay at low load.
+func (c *Core) cutAtOnce() bool {
+	return c.isPrimary() && (c.cfg.BatchTimeoutTicks == 0 || c.nextSeq <= c.lastExec)
 }
 
 // Ready returns the pending work. It stays the same until Advance, except
 // that work produced after Ready (by Step, Tick, Propose, Applied) is added
 // after it and returned by the next Ready.
 func (c *Core) Ready() Ready {
-	if c.cfg.BatchTimeoutTicks == 0 && c.isPrimary() {
+	if c.cutAtOnce() {
 		c.cutBatches(true)
 	}
+	c.flushRelays()
 	c.flushPersist()
 	return Ready{
 		Persist:   c.out.Persist[:len(c.out.Persist):len(c.out.Persist)],

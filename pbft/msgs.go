@@ -131,14 +131,16 @@ func checkBatchShape(kind Kind, txs [][]byte) error {
 	return nil
 }
 
-// Request relays one client transaction (already admitted by the ledger's
-// CheckTx at the replica that received it) to the primary. The tx carries
+// Request relays client transactions (already admitted by the ledger's
+// CheckTx at the replica that received them) to the primary. Each tx carries
 // its own client signature; the relaying replica signs the wrapper too, so a
-// relay is attributable like every other message.
+// relay is attributable like every other message. A replica relays what it
+// admitted since its last Ready as one Request, so the signature is paid
+// once per batch of relayed txs, not once per tx.
 type Request struct {
-	Tx      []byte // the client-signed transaction, opaque to PBFT
-	Replica int    // the relaying replica
-	Sig     []byte // Replica's signature (domain "request")
+	Txs     [][]byte // client-signed transactions, opaque to PBFT
+	Replica int      // the relaying replica
+	Sig     []byte   // Replica's signature (domain "request")
 	msgState
 }
 
@@ -153,8 +155,11 @@ func (*Request) ViewNum() uint64 { return 0 }
 
 // Validate implements Message.
 func (m *Request) Validate() error {
-	if len(m.Tx) == 0 || len(m.Tx) > TxBytesMax {
-		return invalid(KindRequest, "tx is %d bytes (want 1..%d)", len(m.Tx), TxBytesMax)
+	if len(m.Txs) == 0 {
+		return invalid(KindRequest, "no txs")
+	}
+	if err := checkBatchShape(KindRequest, m.Txs); err != nil {
+		return err
 	}
 	if err := checkReplica(KindRequest, m.Replica); err != nil {
 		return err

@@ -61,7 +61,7 @@ func sampleMessages(t testing.TB) []Message {
 	}
 	proof := encodeProof(commitCert{View: 0, Commits: commits})
 	return []Message{
-		signed(&Request{Tx: []byte("tx-a"), Replica: 2}, signers[2]),
+		signed(&Request{Txs: [][]byte{[]byte("tx-a")}, Replica: 2}, signers[2]),
 		signed(&PrePrepare{View: 0, Seq: 5, Digest: d, Txs: txs, Replica: 0}, signers[0]),
 		signed(&PrePrepare{View: 4, Seq: 6, Digest: NullDigest, Replica: 0}, signers[0]),
 		signed(&Prepare{View: 0, Seq: 5, Digest: d, Replica: 1}, signers[1]),

@@ -1,7 +1,9 @@
 package pbft
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/bftledger/bftledger/crypto"
 	"github.com/bftledger/bftledger/engine"
@@ -232,30 +234,80 @@ func (c *Core) rebuildRecent() {
 	}
 }
 
-// stepRequest takes a tx relayed by another replica.
+// stepRequest takes the txs another replica relayed. Txs already pending or
+// committed are skipped (a relay may overlap what this replica has); the
+// error reports the first tx that was refused for another reason, after
+// the rest were taken.
 func (c *Core) stepRequest(m *Request) error {
-	if len(m.Tx) > c.cfg.MaxBatchBytes {
-		return fmt.Errorf("relayed tx of %d bytes: %w", len(m.Tx), ErrTxTooLarge)
-	}
-	if _, err := c.addTx(m.Tx); err != nil {
-		return err
+	var first error
+	for _, tx := range m.Txs {
+		var err error
+		if len(tx) > c.cfg.MaxBatchBytes {
+			err = fmt.Errorf("relayed tx of %d bytes: %w", len(tx), ErrTxTooLarge)
+		} else {
+			_, err = c.addTx(tx)
+		}
+		if err != nil && first == nil && !errors.Is(err, engine.ErrDuplicate) {
+			first = err
+		}
 	}
 	if c.isPrimary() && c.pool.unordered >= c.cfg.MaxBatchTxs {
 		c.cutBatches(false)
 	}
-	return nil
+	return first
 }
 
-// relay sends one pending tx to the current primary, or to everyone.
+// relay queues one pending tx for the current primary, or for everyone;
+// flushRelays sends the queue as Requests when Ready is called.
 func (c *Core) relay(p *pendingTx, all bool) {
-	r := &Request{Tx: p.tx, Replica: c.id}
-	c.sign(r)
 	p.relayed = c.now
 	if all {
-		c.broadcast(r)
+		c.relayAll = append(c.relayAll, p.tx)
 	} else {
-		c.sendTo(c.primary(), r)
+		c.relayPrimary = append(c.relayPrimary, p.tx)
 	}
+}
+
+// flushRelays signs the queued relays into as few Requests as the batch
+// limits allow and sends them: the primary's queue to the primary of the
+// current view (dropped if this replica has become it, or is changing
+// view: the txs stay pending and are re-relayed on retransmit), the other
+// to every replica.
+func (c *Core) flushRelays() {
+	if len(c.relayPrimary) > 0 {
+		if c.active && c.id != c.primary() {
+			for _, r := range c.relayRequests(c.relayPrimary) {
+				c.sendTo(c.primary(), r)
+			}
+		}
+		clear(c.relayPrimary)
+		c.relayPrimary = c.relayPrimary[:0]
+	}
+	if len(c.relayAll) > 0 {
+		for _, r := range c.relayRequests(c.relayAll) {
+			c.broadcast(r)
+		}
+		clear(c.relayAll)
+		c.relayAll = c.relayAll[:0]
+	}
+}
+
+// relayRequests packs txs into signed Requests of at most MaxBatchTxs txs
+// and MaxBatchBytes bytes each.
+func (c *Core) relayRequests(txs [][]byte) []*Request {
+	var out []*Request
+	for len(txs) > 0 {
+		k, size := 0, 0
+		for k < len(txs) && k < c.cfg.MaxBatchTxs && (k == 0 || size+len(txs[k]) <= c.cfg.MaxBatchBytes) {
+			size += len(txs[k])
+			k++
+		}
+		r := &Request{Txs: slices.Clone(txs[:k]), Replica: c.id}
+		c.sign(r)
+		out = append(out, r)
+		txs = txs[k:]
+	}
+	return out
 }
 
 // relayPending re-relays up to k pending txs last relayed at or before

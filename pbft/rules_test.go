@@ -2,6 +2,7 @@ package pbft
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/bftledger/bftledger/crypto"
@@ -355,5 +356,139 @@ func TestRepeatedBatchRefused(t *testing.T) {
 	null := verified(signed(&PrePrepare{View: 0, Seq: 3, Digest: NullDigest, Replica: 0}, signers[0]))
 	if err := c.Step(null); err != nil {
 		t.Fatalf("null batch: %v", err)
+	}
+}
+
+// A backup relays what it admitted since its last Ready as few signed
+// Requests (at most MaxBatchTxs txs each), not one signed message per tx.
+func TestRelayBatched(t *testing.T) {
+	_, vals := testKeys(t, 4)
+	c := newTestCore(t, 4, 1)
+	var want [][]byte
+	for i := range 10 {
+		tx := []byte{'t', byte('0' + i)}
+		want = append(want, tx)
+		if err := c.Propose(tx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rd := c.Ready()
+	var got [][]byte
+	requests := 0
+	for _, env := range rd.Messages {
+		r, ok := env.Msg.(*Request)
+		if !ok {
+			continue
+		}
+		requests++
+		if env.To != 0 || len(r.Txs) > 4 {
+			t.Fatalf("request to %d with %d txs, want to the primary with at most 4", env.To, len(r.Txs))
+		}
+		v := &Verifier{ChainID: testChain, Validators: vals}
+		m, err := Decode(Encode(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Verify(1, m); err != nil {
+			t.Fatalf("relayed request does not verify: %v", err)
+		}
+		got = append(got, r.Txs...)
+	}
+	if requests != 3 || len(got) != len(want) {
+		t.Fatalf("%d requests with %d txs, want 3 with %d", requests, len(got), len(want))
+	}
+	for i := range want {
+		if string(got[i]) != string(want[i]) {
+			t.Fatalf("relayed tx %d = %q, want %q (arrival order)", i, got[i], want[i])
+		}
+	}
+	c.Advance(rd)
+	if c.HasReady() {
+		t.Fatal("relays sent twice")
+	}
+}
+
+// The primary takes every new tx of a relayed Request, skipping those it
+// already has, and reports a tx it refused for another reason.
+func TestStepRequestTakesTheRest(t *testing.T) {
+	cfg := testConfig(t, 4, 0)
+	cfg.BatchTimeoutTicks = 100
+	cfg.MaxBatchBytes = 8
+	c, err := New(cfg, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Propose([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	err = c.Step(verified(&Request{Txs: [][]byte{[]byte("a"), []byte("b")}, Replica: 2}))
+	if err != nil {
+		t.Fatalf("request overlapping the pool: %v", err)
+	}
+	err = c.Step(verified(&Request{Txs: [][]byte{[]byte("too large tx"), []byte("c")}, Replica: 3}))
+	if !errors.Is(err, ErrTxTooLarge) {
+		t.Fatalf("oversized relayed tx: %v", err)
+	}
+	if got := c.pool.len(); got != 3 {
+		t.Fatalf("pool holds %d txs, want a, b and c", got)
+	}
+}
+
+func TestFilterRequest(t *testing.T) {
+	r := verified(&Request{Txs: [][]byte{[]byte("a"), []byte("b")}, Replica: 2, Sig: []byte("s")})
+	keepAll := func([]byte) bool { return true }
+	if FilterRequest(r, keepAll) != r {
+		t.Fatal("a request keeping every tx was copied")
+	}
+	if FilterRequest(r, func([]byte) bool { return false }) != nil {
+		t.Fatal("a request keeping no tx was returned")
+	}
+	got := FilterRequest(r, func(tx []byte) bool { return string(tx) == "b" })
+	if len(got.Txs) != 1 || string(got.Txs[0]) != "b" || got.Replica != 2 || !Verified(got) {
+		t.Fatalf("filtered request %+v verified=%v", got, Verified(got))
+	}
+	if u := FilterRequest(&Request{Txs: r.Txs, Replica: 2}, func(tx []byte) bool { return string(tx) == "a" }); Verified(u) {
+		t.Fatal("filtering marked an unverified request verified")
+	}
+}
+
+// An idle primary cuts a batch at once; one with a batch in flight lets
+// txs accumulate until the batch timeout (or a full batch).
+func TestIdlePrimaryCutsAtOnce(t *testing.T) {
+	cfg := testConfig(t, 4, 0)
+	cfg.BatchTimeoutTicks = 100
+	c, err := New(cfg, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prePrepares := func(rd Ready) (seqs []uint64) {
+		for _, env := range rd.Messages {
+			if pp, ok := env.Msg.(*PrePrepare); ok {
+				seqs = append(seqs, pp.Seq)
+			}
+		}
+		return seqs
+	}
+	if err := c.Propose([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	rd := c.Ready()
+	if got := prePrepares(rd); len(got) != 1 || got[0] != 1 {
+		t.Fatalf("idle primary sent pre-prepares %v, want seq 1 at once", got)
+	}
+	c.Advance(rd)
+	if err := c.Propose([]byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	rd = c.Ready()
+	if got := prePrepares(rd); slices.Contains(got, 2) {
+		t.Fatalf("primary with seq 1 in flight cut %v before the batch timeout", got)
+	}
+	c.Advance(rd)
+	for range cfg.BatchTimeoutTicks {
+		c.Tick()
+	}
+	if got := prePrepares(c.Ready()); !slices.Contains(got, 2) {
+		t.Fatalf("after the batch timeout: pre-prepares %v, want seq 2", got)
 	}
 }

@@ -79,6 +79,26 @@ func voteSignBytes(kind Kind, chainID string, view, seq uint64, d crypto.Hash, r
 	return crypto.SignBytes(signDomains[kind], chainID, voteBody(view, seq, d, replica))
 }
 
+// FilterRequest returns m holding only the txs keep admits (m itself if
+// it keeps them all, nil if none). The copy keeps m's verified mark: every
+// tx in it arrived, and was checked, with m. Fault injection uses it to
+// drop some relayed txs before the core sees them.
+func FilterRequest(m *Request, keep func(tx []byte) bool) *Request {
+	var txs [][]byte
+	for _, tx := range m.Txs {
+		if keep(tx) {
+			txs = append(txs, tx)
+		}
+	}
+	switch len(txs) {
+	case len(m.Txs):
+		return m
+	case 0:
+		return nil
+	}
+	return &Request{Txs: txs, Replica: m.Replica, Sig: m.Sig, msgState: msgState{verified: m.verified}}
+}
+
 // Verified reports whether m has passed Verifier.Verify (and has not been
 // re-signed since).
 func Verified(m Message) bool { return m.sealed().verified }
@@ -163,7 +183,7 @@ func (v *Verifier) Verify(from int, m Message) error {
 	var err error
 	switch m := m.(type) {
 	case *Request:
-		err = v.checkTxs(KindRequest, [][]byte{m.Tx})
+		err = v.checkTxs(KindRequest, m.Txs)
 	case *PrePrepare:
 		if p := Primary(m.View, n); m.Replica != p {
 			return fmt.Errorf("pre-prepare view %d from %d, primary is %d: %w", m.View, m.Replica, p, ErrBadSender)

@@ -419,12 +419,21 @@ func (b *Censor) censored(tx []byte) bool {
 	return h[0]>>6 == 0
 }
 
-// Transform implements Behaviour: censored txs are never relayed.
-func (b *Censor) Transform(out []pbft.Envelope, _ *Context) []pbft.Envelope {
+// Transform implements Behaviour: censored txs are never relayed (a
+// Request that also holds others is re-signed without them).
+func (b *Censor) Transform(out []pbft.Envelope, ctx *Context) []pbft.Envelope {
 	res := make([]pbft.Envelope, 0, len(out))
 	for _, env := range out {
-		if req, ok := env.Msg.(*pbft.Request); ok && b.censored(req.Tx) {
-			continue
+		if req, ok := env.Msg.(*pbft.Request); ok {
+			kept := pbft.FilterRequest(req, b.Admit)
+			if kept == nil {
+				continue
+			}
+			if kept != req {
+				kept = &pbft.Request{Txs: kept.Txs, Replica: req.Replica}
+				ctx.Sign(kept)
+				env.Msg = kept
+			}
 		}
 		res = append(res, env)
 	}

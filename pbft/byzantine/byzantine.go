@@ -187,8 +187,12 @@ func (r *Replica) Step(m pbft.Message) error {
 		o.Observe(m, &r.ctx)
 	}
 	if f, ok := r.b.(TxFilter); ok {
-		if req, ok := m.(*pbft.Request); ok && !f.Admit(req.Tx) {
-			return nil
+		if req, ok := m.(*pbft.Request); ok {
+			kept := pbft.FilterRequest(req, f.Admit)
+			if kept == nil {
+				return nil
+			}
+			m = kept
 		}
 	}
 	return r.core.Step(m)

@@ -67,7 +67,7 @@ func (fx *fixture) honestOutput(t *testing.T) []pbft.Envelope {
 		{To: engine.Broadcast, Msg: fx.sign(&pbft.Checkpoint{Seq: 4, AppHash: bytes.Repeat([]byte{7}, 32), Replica: 0})},
 		{To: engine.Broadcast, Msg: vcs[0]},
 		{To: engine.Broadcast, Msg: fx.sign(&pbft.NewView{View: 4, ViewChanges: vcs, PrePrepares: nvpps, Replica: 0})},
-		{To: 2, Msg: fx.sign(&pbft.Request{Tx: []byte("tx-r"), Replica: 0})},
+		{To: 2, Msg: fx.sign(&pbft.Request{Txs: [][]byte{[]byte("tx-r")}, Replica: 0})},
 	}
 }
 
@@ -375,7 +375,7 @@ func TestCensor(t *testing.T) {
 	}
 	_ = r.Propose([]byte("tx-r1"))
 	_ = r.Propose([]byte("tx-ok"))
-	req := fx.sign(&pbft.Request{Tx: []byte("tx-r2"), Replica: 1})
+	req := fx.sign(&pbft.Request{Txs: [][]byte{[]byte("tx-r2")}, Replica: 1})
 	_ = r.Step(req)
 	if len(core.proposed) != 1 || len(core.stepped) != 0 {
 		t.Fatalf("core saw censored txs: proposed %q, stepped %d", core.proposed, len(core.stepped))

@@ -413,7 +413,7 @@ func (nw *Network) Run(ticks int) {
 func Describe(m pbft.Message) string {
 	switch m := m.(type) {
 	case *pbft.Request:
-		return fmt.Sprintf("request tx=%q", m.Tx)
+		return "request txs=" + joinTxs(m.Txs)
 	case *pbft.PrePrepare:
 		batch := "digest-only"
 		if m.HasBatch() {
