@@ -426,6 +426,22 @@ func TestAdminIsolate(t *testing.T) {
 	}
 }
 
+func TestPprofOnlyWhenEnabled(t *testing.T) {
+	f := newFixture(t, false)
+	f.wantError("GET", "/debug/pprof/", "", 404, CodeNotFound)
+
+	be := newFakeBackend()
+	s, err := New(Config{ChainID: testChain, Signer: f.signer, Backend: be, EnablePprof: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/debug/pprof/goroutine?debug=1", nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "goroutine") {
+		t.Fatalf("pprof goroutine: %d %.80q", rec.Code, rec.Body.String())
+	}
+}
+
 func TestNewConfig(t *testing.T) {
 	if _, err := New(Config{}); !errors.Is(err, ErrConfig) {
 		t.Fatalf("got %v", err)

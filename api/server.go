@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/bftledger/bftledger/crypto"
@@ -74,6 +75,10 @@ type Config struct {
 	MaxBodyBytes int64
 	// EnableAdmin serves POST /v1/admin/isolate (testnets only).
 	EnableAdmin bool
+	// EnablePprof serves net/http/pprof under /debug/pprof/ (profiling a
+	// testnet or benchmark; it exposes internals, so never on a public
+	// listener).
+	EnablePprof bool
 	// Validators is the number of genesis validators: membership changes
 	// name indexes below it. 0 leaves the range check to the Backend.
 	Validators int
@@ -133,6 +138,13 @@ func New(cfg Config) (*Server, error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	if cfg.EnableAdmin {
 		mux.HandleFunc("POST /v1/admin/isolate", s.handleIsolate)
+	}
+	if cfg.EnablePprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, notFound("no route for %s %s", r.Method, r.URL.Path))

@@ -93,6 +93,11 @@ type Config struct {
 	BatchTxs    int // txs per POST /v1/txs/batch (default BatchTxsDefault)
 	SampleEvery int // measure the latency of every n-th tx (default SampleEveryDefault)
 
+	// OnWindow, if set, is called (on its own goroutine) when a phase's
+	// measurement window opens, with the phase and the window's length;
+	// the CLI uses it to take CPU profiles of the nodes under load.
+	OnWindow func(ph Phase)
+
 	HTTPClient  *http.Client // nil: a client tuned for many localhost connections
 	Logger      *slog.Logger // nil: discard
 	Progress    io.Writer    // nil: no progress line

@@ -285,6 +285,9 @@ func (r *runner) runPhase(ctx context.Context, idx int, ph Phase, firstRate floa
 		select {
 		case <-t.C:
 			cpuCh <- r.readProcs()
+			if r.cfg.OnWindow != nil {
+				go r.cfg.OnWindow(ph)
+			}
 		case <-pctx.Done():
 			cpuCh <- nil
 		}

@@ -95,6 +95,9 @@ type LogConfig struct {
 type UnsafeConfig struct {
 	// EnableAdmin serves POST /v1/admin/isolate.
 	EnableAdmin bool `toml:"enable_admin"`
+	// EnablePprof serves Go's profiler under /debug/pprof/ on the API
+	// listener (CPU, heap, goroutines), for profiling a testnet.
+	EnablePprof bool `toml:"enable_pprof"`
 	// Byzantine names a pbft/byzantine behaviour this node runs instead of
 	// the honest protocol; empty for an honest node.
 	Byzantine string `toml:"byzantine"`

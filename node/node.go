@@ -207,6 +207,7 @@ func (n *Node) newAPI() error {
 		Gatherer:     n.reg,
 		MaxBodyBytes: n.cfg.API.MaxBodyBytes,
 		EnableAdmin:  n.cfg.Unsafe.EnableAdmin,
+		EnablePprof:  n.cfg.Unsafe.EnablePprof,
 		Validators:   len(n.home.Genesis.Validators),
 		Logger:       n.log.With("component", "api"),
 		CheckTx:      n.checkTx,

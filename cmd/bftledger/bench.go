@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/bftledger/bftledger/bench"
 	"github.com/bftledger/bftledger/crypto"
 	"github.com/bftledger/bftledger/ledger"
+	"github.com/bftledger/bftledger/node"
 	"github.com/bftledger/bftledger/testnet"
 )
 
@@ -44,6 +47,7 @@ type benchFlags struct {
 	keep        bool
 	verbose     bool
 	repeat      int
+	profile     bool
 }
 
 func newBenchCmd() *cobra.Command {
@@ -87,6 +91,7 @@ runs one testnet per size, to show what growing n costs.`,
 	fl.Float64Var(&f.lowRate, "low-rate", 200, "open-loop rate of the low-load latency phase, tx/s")
 	fl.IntVar(&f.repeat, "repeat", 1, "run each configuration this many times (fresh testnet each); the report gives medians")
 	fl.BoolVar(&f.keep, "keep", false, "keep the testnet directories (node logs) under --out")
+	fl.BoolVar(&f.profile, "profile", false, "serve /debug/pprof on the nodes and save each node's CPU profile of the first phase's window to --out")
 	fl.BoolVar(&f.verbose, "verbose", false, "log the bench's and launcher's progress to stderr")
 	return cmd
 }
@@ -219,9 +224,13 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 
 // benchOne runs one engine on a fresh testnet in dir and stops it again.
 func benchOne(ctx context.Context, f benchFlags, p benchPlan, label, exe, dir string, log *slog.Logger, progress io.Writer) (*bench.RunResult, error) {
-	tn, err := testnet.Init(testnet.Options{
+	opts := testnet.Options{
 		Dir: dir, Nodes: p.nodes, Consensus: p.mode, Accounts: f.accounts, Binary: exe, Logger: log,
-	})
+	}
+	if f.profile {
+		opts.Configure = func(_ int, cfg *node.Config) { cfg.Unsafe.EnablePprof = true }
+	}
+	tn, err := testnet.Init(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -253,8 +262,70 @@ func benchOne(ctx context.Context, f benchFlags, p benchPlan, label, exe, dir st
 		BatchTxs: f.batch, SampleEvery: f.sampleEvery,
 		Logger: log, Progress: progress, Interactive: isCharDevice(progress),
 	}
+	var profiles sync.WaitGroup
+	if f.profile {
+		var once sync.Once
+		cfg.OnWindow = func(ph bench.Phase) {
+			once.Do(func() {
+				profiles.Add(1)
+				defer profiles.Done()
+				saveProfiles(ctx, nodes, ph.Duration, filepath.Join(f.out, profilePrefix(label)), progress)
+			})
+		}
+	}
 	fmt.Fprintf(progress, "bench: %s: pre-signing transfers on %d cores\n", label, runtime.GOMAXPROCS(0))
-	return bench.Run(ctx, cfg)
+	res, err := bench.Run(ctx, cfg)
+	profiles.Wait()
+	return res, err
+}
+
+// profilePrefix turns a run label ("pbft n=4") into a file name prefix.
+func profilePrefix(label string) string {
+	return strings.NewReplacer(" ", "-", "=", "", "#", "").Replace(label)
+}
+
+// saveProfiles takes a CPU profile of d (whole seconds, at least one) from
+// every node at once and writes PREFIX-NAME.cpu.pprof; failures are
+// reported on progress and do not fail the run.
+func saveProfiles(ctx context.Context, nodes []bench.Node, d time.Duration, prefix string, progress io.Writer) {
+	secs := max(int(d/time.Second), 1)
+	var wg sync.WaitGroup
+	for _, nd := range nodes {
+		wg.Go(func() {
+			path := prefix + "-" + nd.Name + ".cpu.pprof"
+			if err := saveProfile(ctx, nd.URL, secs, path); err != nil {
+				fmt.Fprintf(progress, "bench: profile of %s: %v\n", nd.Name, err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func saveProfile(ctx context.Context, baseURL string, secs int, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", baseURL, secs), nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s", res.Status)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, res.Body); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // accountKeys reads the testnet's funded account keys.
