@@ -48,6 +48,9 @@ const (
 	// they are full, the p2p reader blocks and TCP pushes back.
 	verifyQueueLen   = 4096
 	verifiedQueueLen = 4096
+	// verifyPeerQueueLen bounds one peer's frames between the dispatcher
+	// and its in-order collector (verified or not yet).
+	verifyPeerQueueLen = 1024
 
 	// verifyWorkersMax bounds the verify pool, which is sized to the cores.
 	verifyWorkersMax = 64
