@@ -55,9 +55,9 @@
 // transfer is a sample (more often in slow open-loop phases, aiming at
 // about 50 samples a second, so a short low-load window still yields a
 // p99); its receipts are long-polled with
-// GET /v1/txs/{hash}?wait=10s from f+1 nodes (more if one fails or
-// disagrees), each checked against the validator's genesis key and
-// signature. Commit latency, to the tx's block being first seen on any
+// GET /v1/txs/{hash}?wait=10s from every node at once, and the sample
+// ends at the first f+1 (Raft: one) matching receipts, each checked
+// against the validator's genesis key and signature. Commit latency, to the tx's block being first seen on any
 // node, is also reported for every transfer.
 //
 // Per node: peak RSS (VmHWM from /proc/<pid>/status) and CPU seconds

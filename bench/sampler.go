@@ -39,52 +39,47 @@ type receiptKey struct {
 	code   uint32
 }
 
-// collectReceipts long-polls the first need nodes (starting with the one
-// the tx went to) and, for each that fails or disagrees, one more node,
-// until need matching valid receipts from distinct validators are in.
+// collectReceipts long-polls every node at once and stops at the first
+// need matching valid receipts from distinct validators (f+1 under PBFT,
+// one under Raft), as a client that wants its proof soonest would: the
+// fastest validators answer first, whichever node the tx went to. The
+// polls still running are cancelled.
 func (r *runner) collectReceipts(ctx context.Context, id string, firstAt time.Time, node int) sample {
 	s := sample{firstAt: firstAt}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	type answer struct {
 		pos   int
 		reply *receiptReply
 		err   error
 	}
 	answers := make(chan answer, len(r.apis))
-	ask := func(pos int) {
+	for k := range r.apis {
+		pos := (node + k) % len(r.apis)
 		go func() {
 			rep, err := r.apis[pos].receipt(ctx, id, receiptWait)
 			answers <- answer{pos, rep, err}
 		}()
 	}
-	next, pending := 0, 0
-	for ; next < r.need && next < len(r.apis); next++ {
-		ask((node + next) % len(r.apis))
-		pending++
-	}
 	votes := make(map[receiptKey]int)
-	for pending > 0 {
+	pending := len(r.apis)
+	for ; pending > 0 && !s.ok; pending-- {
 		a := <-answers
-		pending--
-		if a.err == nil {
-			if err := r.checkReceipt(a.pos, a.reply); err != nil {
-				r.cfg.Logger.Warn("bad receipt", "node", a.pos, "tx", id, "err", err)
-			} else {
-				k := receiptKey{a.reply.Receipt.Height, a.reply.Receipt.Index, a.reply.Receipt.Code}
-				votes[k]++
-				if votes[k] >= r.need {
-					s.lat, s.ok, s.code = time.Since(firstAt), true, k.code
-					break
-				}
-				continue
-			}
+		if a.err != nil {
+			continue
 		}
-		if next < len(r.apis) && ctx.Err() == nil {
-			ask((node + next) % len(r.apis))
-			next++
-			pending++
+		if err := r.checkReceipt(a.pos, a.reply); err != nil {
+			r.cfg.Logger.Warn("bad receipt", "node", a.pos, "tx", id, "err", err)
+			continue
+		}
+		k := receiptKey{a.reply.Receipt.Height, a.reply.Receipt.Index, a.reply.Receipt.Code}
+		votes[k]++
+		if votes[k] >= r.need {
+			s.lat, s.ok, s.code = time.Since(firstAt), true, k.code
 		}
 	}
-	// Drain answers still on their way so their goroutines end.
+	// Cancel and drain the polls still running so their goroutines end.
+	cancel()
 	for ; pending > 0; pending-- {
 		<-answers
 	}

@@ -91,7 +91,7 @@ runs one testnet per size, to show what growing n costs.`,
 	fl.Float64Var(&f.lowRate, "low-rate", 200, "open-loop rate of the low-load latency phase, tx/s")
 	fl.IntVar(&f.repeat, "repeat", 1, "run each configuration this many times (fresh testnet each); the report gives medians")
 	fl.BoolVar(&f.keep, "keep", false, "keep the testnet directories (node logs) under --out")
-	fl.BoolVar(&f.profile, "profile", false, "serve /debug/pprof on the nodes and save each node's CPU profile of the first phase's window to --out")
+	fl.BoolVar(&f.profile, "profile", false, "serve /debug/pprof on the nodes and save each node's CPU profile of the first phase's window, and its heap at the end of it, to --out")
 	fl.BoolVar(&f.verbose, "verbose", false, "log the bench's and launcher's progress to stderr")
 	return cmd
 }
@@ -285,24 +285,30 @@ func profilePrefix(label string) string {
 }
 
 // saveProfiles takes a CPU profile of d (whole seconds, at least one) from
-// every node at once and writes PREFIX-NAME.cpu.pprof; failures are
-// reported on progress and do not fail the run.
+// every node at once, then a heap profile, and writes PREFIX-NAME.cpu.pprof
+// and PREFIX-NAME.heap.pprof; failures are reported on progress and do not
+// fail the run.
 func saveProfiles(ctx context.Context, nodes []bench.Node, d time.Duration, prefix string, progress io.Writer) {
 	secs := max(int(d/time.Second), 1)
 	var wg sync.WaitGroup
 	for _, nd := range nodes {
 		wg.Go(func() {
-			path := prefix + "-" + nd.Name + ".cpu.pprof"
-			if err := saveProfile(ctx, nd.URL, secs, path); err != nil {
-				fmt.Fprintf(progress, "bench: profile of %s: %v\n", nd.Name, err)
+			base := prefix + "-" + nd.Name
+			cpu := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", nd.URL, secs)
+			if err := saveProfile(ctx, cpu, base+".cpu.pprof"); err != nil {
+				fmt.Fprintf(progress, "bench: CPU profile of %s: %v\n", nd.Name, err)
+			}
+			// The heap at the end of the window: what the node holds under load.
+			if err := saveProfile(ctx, nd.URL+"/debug/pprof/heap", base+".heap.pprof"); err != nil {
+				fmt.Fprintf(progress, "bench: heap profile of %s: %v\n", nd.Name, err)
 			}
 		})
 	}
 	wg.Wait()
 }
 
-func saveProfile(ctx context.Context, baseURL string, secs int, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", baseURL, secs), nil)
+func saveProfile(ctx context.Context, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
