@@ -2,10 +2,14 @@
 //
 // Every signature in bftledger covers a domain label and the chain id as
 // well as the message (see SignBytes), so a signature made for one purpose
-// or one network can never be replayed as another. Ed25519 (RFC 8032, from
-// cloudflare/circl) is the only scheme today; callers use the Signer
-// interface and Verify so that another scheme can be added without touching
-// them.
+// or one network can never be replayed as another. Ed25519 (RFC 8032) is the
+// only scheme today: keys and signing from cloudflare/circl, verification
+// from oasisprotocol/curve25519-voi, one by one (Verify) or in batches
+// (Batch), both under the cofactored RFC 8032 / FIPS 186-5 rules, so that a
+// batch and one-by-one checks of the same signatures always agree (every
+// replica must reach the same verdict on every signature). Callers use the
+// Signer interface, Verify and Batch so that another scheme can be added
+// without touching them.
 package crypto
 
 import (
@@ -16,6 +20,7 @@ import (
 	"io"
 
 	"github.com/cloudflare/circl/sign/ed25519"
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
 // Sizes of keys, signatures, hashes and addresses, in bytes.
@@ -95,7 +100,61 @@ func Verify(pub, msg, sig []byte) bool {
 	if len(pub) != PublicKeySize || len(sig) != SignatureSize {
 		return false
 	}
-	return ed25519.Verify(ed25519.PublicKey(pub), msg, sig)
+	return voi.VerifyWithOptions(voi.PublicKey(pub), msg, sig, verifyOptions)
+}
+
+// verifyOptions are the rules of every verification, single or batched:
+// RFC 8032 with the cofactored equation (FIPS 186-5), which batch
+// verification needs and which one-by-one verification then must match.
+var verifyOptions = &voi.Options{Verify: voi.VerifyOptionsFIPS_186_5}
+
+// Batch verifies many signatures at once, about twice as fast per
+// signature as Verify from a few dozen on. Add the signatures, then call
+// Verify once. A Batch is not safe for concurrent use.
+type Batch struct {
+	v   *voi.BatchVerifier
+	bad []bool // entries refused at Add (wrong key or signature length)
+}
+
+// NewBatch returns a Batch with room for n signatures.
+func NewBatch(n int) *Batch {
+	return &Batch{v: voi.NewBatchVerifierWithCapacity(n), bad: make([]bool, 0, n)}
+}
+
+// Add queues the check of sig by pub over msg; like Verify it accepts
+// inputs of any length (wrong lengths are invalid).
+func (b *Batch) Add(pub, msg, sig []byte) {
+	ok := len(pub) == PublicKeySize && len(sig) == SignatureSize
+	b.bad = append(b.bad, !ok)
+	if !ok { // keep the verifier's entries aligned with ours
+		pub, sig = make([]byte, PublicKeySize), make([]byte, SignatureSize)
+	}
+	b.v.AddWithOptions(voi.PublicKey(pub), msg, sig, verifyOptions)
+}
+
+// AddDomain queues the check of a signature made by SignDomain.
+func (b *Batch) AddDomain(pub []byte, domain, chainID string, msg, sig []byte) {
+	b.Add(pub, SignBytes(domain, chainID, msg), sig)
+}
+
+// Len returns the number of signatures added.
+func (b *Batch) Len() int { return len(b.bad) }
+
+// Verify checks every signature added and reports whether all are valid
+// and, per signature in the order added, whether it is. The randomness of
+// the batch equation comes from crypto/rand; when the batch fails, the
+// signatures are checked one by one, so valid[i] equals Verify's verdict.
+func (b *Batch) Verify() (all bool, valid []bool) {
+	if len(b.bad) == 0 {
+		return true, nil
+	}
+	all, valid = b.v.Verify(nil)
+	for i, bad := range b.bad {
+		if bad {
+			valid[i], all = false, false
+		}
+	}
+	return all, valid
 }
 
 // SignBytes returns the bytes a signature actually covers: a domain label

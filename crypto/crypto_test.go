@@ -128,3 +128,85 @@ func TestGenerate(t *testing.T) {
 		t.Fatal("generate from an empty reader succeeded")
 	}
 }
+
+// A batch gives, per signature, the same verdict as Verify: valid ones,
+// corrupted ones, and inputs of the wrong length.
+func TestBatchAgreesWithVerify(t *testing.T) {
+	var pubs, msgs, sigs [][]byte
+	for i := range 40 {
+		s, err := Ed25519FromSeed(bytes.Repeat([]byte{byte(i + 1)}, SeedSize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := []byte{'m', byte(i)}
+		pubs, msgs, sigs = append(pubs, s.PublicKey()), append(msgs, msg), append(sigs, s.Sign(msg))
+	}
+	for _, all := range []bool{true, false} {
+		b := NewBatch(len(pubs))
+		want := make([]bool, len(pubs))
+		for i := range pubs {
+			pub, msg, sig := pubs[i], msgs[i], sigs[i]
+			if !all {
+				switch i % 5 {
+				case 1:
+					sig = append([]byte(nil), sig...)
+					sig[3] ^= 1
+				case 2:
+					msg = []byte("another message")
+				case 3:
+					pub = pub[:31]
+				case 4:
+					sig = append(sig, 0)
+				}
+			}
+			want[i] = Verify(pub, msg, sig)
+			b.Add(pub, msg, sig)
+		}
+		if b.Len() != len(pubs) {
+			t.Fatalf("Len %d", b.Len())
+		}
+		gotAll, valid := b.Verify()
+		if gotAll != all {
+			t.Fatalf("all valid = %v, want %v", gotAll, all)
+		}
+		for i := range want {
+			if valid[i] != want[i] || (all && !valid[i]) {
+				t.Fatalf("all=%v: signature %d: batch says %v, Verify says %v", all, i, valid[i], want[i])
+			}
+		}
+	}
+	if all, valid := NewBatch(0).Verify(); !all || len(valid) != 0 {
+		t.Fatal("empty batch")
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	s, _ := Ed25519FromSeed(bytes.Repeat([]byte{1}, SeedSize))
+	msg := make([]byte, 200)
+	sig := s.Sign(msg)
+	for b.Loop() {
+		if !Verify(s.PublicKey(), msg, sig) {
+			b.Fatal("invalid")
+		}
+	}
+}
+
+func BenchmarkBatch64(b *testing.B) {
+	const n = 64
+	var pubs, sigs [][]byte
+	msg := make([]byte, 200)
+	for i := range n {
+		s, _ := Ed25519FromSeed(bytes.Repeat([]byte{byte(i + 1)}, SeedSize))
+		pubs, sigs = append(pubs, s.PublicKey()), append(sigs, s.Sign(msg))
+	}
+	for b.Loop() {
+		batch := NewBatch(n)
+		for i := range n {
+			batch.Add(pubs[i], msg, sigs[i])
+		}
+		if all, _ := batch.Verify(); !all {
+			b.Fatal("invalid")
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/sig")
+}

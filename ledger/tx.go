@@ -138,6 +138,18 @@ func (tx *Tx) VerifySignature() bool {
 // Account state (nonce, balance) is not consulted: that is execution's job.
 // CheckTx is safe for concurrent use.
 func CheckTx(chainID string, b []byte) (*Tx, error) {
+	tx, err := checkTxFields(chainID, b)
+	if err != nil {
+		return nil, err
+	}
+	if !tx.VerifySignature() {
+		return nil, fmt.Errorf("tx %s: %w", tx.Hash(), ErrBadSignature)
+	}
+	return tx, nil
+}
+
+// checkTxFields is CheckTx without the signature.
+func checkTxFields(chainID string, b []byte) (*Tx, error) {
 	tx, err := DecodeTx(b)
 	if err != nil {
 		return nil, err
@@ -148,8 +160,33 @@ func CheckTx(chainID string, b []byte) (*Tx, error) {
 	if tx.Amount == 0 {
 		return nil, fmt.Errorf("tx %s: %w", tx.Hash(), ErrBadAmount)
 	}
-	if !tx.VerifySignature() {
-		return nil, fmt.Errorf("tx %s: %w", tx.Hash(), ErrBadSignature)
-	}
 	return tx, nil
+}
+
+// CheckTxs is CheckTx of every tx in bs, with the same verdict and error
+// per tx, but the signatures verified as one batch (crypto.Batch), which
+// costs about half as much per signature as one by one. Safe for
+// concurrent use.
+func CheckTxs(chainID string, bs [][]byte) ([]*Tx, []error) {
+	txs, errs := make([]*Tx, len(bs)), make([]error, len(bs))
+	batch := crypto.NewBatch(len(bs))
+	idx := make([]int, 0, len(bs))
+	for i, b := range bs {
+		tx, err := checkTxFields(chainID, b)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		txs[i] = tx
+		batch.AddDomain(tx.From, TxDomain, tx.ChainID, tx.SignBytes(), tx.Sig)
+		idx = append(idx, i)
+	}
+	_, valid := batch.Verify()
+	for k, i := range idx {
+		if !valid[k] {
+			errs[i] = fmt.Errorf("tx %s: %w", txs[i].Hash(), ErrBadSignature)
+			txs[i] = nil
+		}
+	}
+	return txs, errs
 }

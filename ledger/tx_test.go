@@ -152,4 +152,20 @@ func TestCheckTx(t *testing.T) {
 			t.Errorf("%s: tx %v err %v, want %v", tc.name, tx != nil, err, tc.want)
 		}
 	}
+	// CheckTxs gives every tx the verdict CheckTx gives it, in a batch
+	// with valid ones around the bad ones, and in a batch of valid ones.
+	var bs [][]byte
+	for i, tc := range cases {
+		bs = append(bs, tc.b, NewTransfer(k, testChain, to, 1, uint64(i+1)).Encode())
+	}
+	for _, batch := range [][][]byte{bs, {bs[1], bs[3], bs[5]}} {
+		txs, errs := CheckTxs(testChain, batch)
+		for i, b := range batch {
+			want, werr := CheckTx(testChain, b)
+			if (errs[i] == nil) != (werr == nil) || (werr != nil && errs[i].Error() != werr.Error()) ||
+				(txs[i] == nil) != (want == nil) || (want != nil && txs[i].Hash() != want.Hash()) {
+				t.Errorf("CheckTxs #%d: tx %v err %v; CheckTx: tx %v err %v", i, txs[i] != nil, errs[i], want != nil, werr)
+			}
+		}
+	}
 }
