@@ -87,6 +87,10 @@ type Config struct {
 	// CheckTx is admission; nil means ledger.CheckTx with ChainID. A node
 	// passes one that remembers txs it already verified.
 	CheckTx func(tx []byte) error
+	// CheckTxs is admission of a batch (POST /v1/txs/batch), one error per
+	// tx; nil means CheckTx on each (ledger.CheckTxs, signatures verified
+	// as one batch, when CheckTx is nil too).
+	CheckTxs func(txs [][]byte) []error
 }
 
 // Server is the HTTP API of one node.
@@ -115,6 +119,22 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.CheckTxs == nil && cfg.CheckTx == nil {
+		chainID := cfg.ChainID
+		cfg.CheckTxs = func(txs [][]byte) []error {
+			_, errs := ledger.CheckTxs(chainID, txs)
+			return errs
+		}
+	} else if cfg.CheckTxs == nil {
+		checkTx := cfg.CheckTx
+		cfg.CheckTxs = func(txs [][]byte) []error {
+			errs := make([]error, len(txs))
+			for i, tx := range txs {
+				errs[i] = checkTx(tx)
+			}
+			return errs
+		}
 	}
 	if cfg.CheckTx == nil {
 		chainID := cfg.ChainID

@@ -107,11 +107,21 @@ func (s *Server) admit(ctx context.Context, raws [][]byte, out []admission) {
 	var hashes []crypto.Hash
 	var txs [][]byte
 	var idx []int
+	checked := make([][]byte, 0, len(raws))
+	for _, raw := range raws {
+		if raw != nil {
+			checked = append(checked, raw)
+		}
+	}
+	checkErrs := s.cfg.CheckTxs(checked)
+	k := 0
 	for i, raw := range raws {
 		if raw == nil {
 			continue
 		}
-		if err := s.cfg.CheckTx(raw); err != nil {
+		err := checkErrs[k]
+		k++
+		if err != nil {
 			out[i].err = err
 			continue
 		}

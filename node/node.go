@@ -211,6 +211,7 @@ func (n *Node) newAPI() error {
 		Validators:   len(n.home.Genesis.Validators),
 		Logger:       n.log.With("component", "api"),
 		CheckTx:      n.checkTx,
+		CheckTxs:     n.checkTxs,
 	})
 	if err != nil {
 		return fmt.Errorf("node: api: %w", err)

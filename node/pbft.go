@@ -44,8 +44,13 @@ type pbftEngine struct {
 	prewarm func(txs [][]byte)
 }
 
-// prewarmTxsMin is the smallest batch worth checking in parallel.
-const prewarmTxsMin = 64
+// prewarmTxsMin is the smallest batch worth checking ahead of the
+// Verifier (a batch of signatures verifies faster than one by one), and
+// checkTxsPerWorkerMin the fewest txs worth a goroutine of their own.
+const (
+	prewarmTxsMin        = 8
+	checkTxsPerWorkerMin = 32
+)
 
 var _ engine.Engine = (*pbftEngine)(nil)
 
@@ -253,25 +258,27 @@ func (n *Node) newPBFT() error {
 	return nil
 }
 
-// prewarmTxs runs the admission check of txs on up to GOMAXPROCS
-// goroutines. Failures are ignored: they are not cached, so the Verifier
-// finds and reports them.
-func (n *Node) prewarmTxs(txs [][]byte) {
-	workers := min(runtime.GOMAXPROCS(0), verifyWorkersMax, len(txs)/(prewarmTxsMin/2))
+// prewarmTxs runs the admission check of txs (checkTxs) so that the
+// Verifier's one-by-one checks find them cached. Failures are ignored:
+// they are not cached, so the Verifier finds and reports them.
+func (n *Node) prewarmTxs(txs [][]byte) { n.checkTxs(txs) }
+
+// checkTxs is checkTx of every tx in txs, with their signatures verified
+// in batches, split over up to GOMAXPROCS goroutines when there are many.
+func (n *Node) checkTxs(txs [][]byte) []error {
+	workers := min(runtime.GOMAXPROCS(0), verifyWorkersMax, len(txs)/checkTxsPerWorkerMin)
 	if workers < 2 {
-		return
+		return n.txCache.checkTxs(n.chainID, txs)
 	}
+	errs := make([]error, len(txs))
 	var wg sync.WaitGroup
 	chunk := (len(txs) + workers - 1) / workers
 	for lo := 0; lo < len(txs); lo += chunk {
-		part := txs[lo:min(lo+chunk, len(txs))]
-		wg.Go(func() {
-			for _, tx := range part {
-				n.checkTx(tx) //nolint:errcheck // failures are re-checked and reported by Verify
-			}
-		})
+		hi := min(lo+chunk, len(txs))
+		wg.Go(func() { copy(errs[lo:hi], n.txCache.checkTxs(n.chainID, txs[lo:hi])) })
 	}
 	wg.Wait()
+	return errs
 }
 
 // checkTx is the Verifier's admission check, with the verified-tx cache in

@@ -64,3 +64,28 @@ func (c *txCache) checkTx(chainID string, tx []byte) error {
 	c.add(h)
 	return nil
 }
+
+// checkTxs is checkTx of every tx in txs: the uncached ones are checked
+// as one batch (ledger.CheckTxs) and those that pass are cached.
+func (c *txCache) checkTxs(chainID string, txs [][]byte) []error {
+	errs := make([]error, len(txs))
+	hashes := make([]crypto.Hash, len(txs))
+	var todo [][]byte
+	var idx []int
+	for i, tx := range txs {
+		hashes[i] = ledger.TxHash(tx)
+		if !c.has(hashes[i]) {
+			todo, idx = append(todo, tx), append(idx, i)
+		}
+	}
+	if len(todo) == 0 {
+		return errs
+	}
+	_, checked := ledger.CheckTxs(chainID, todo)
+	for k, i := range idx {
+		if errs[i] = checked[k]; errs[i] == nil {
+			c.add(hashes[i])
+		}
+	}
+	return errs
+}
