@@ -34,7 +34,20 @@ type Config struct {
 	Storage   StorageConfig   `toml:"storage"`
 	Consensus ConsensusConfig `toml:"consensus"`
 	Log       LogConfig       `toml:"log"`
+	Runtime   RuntimeConfig   `toml:"runtime"`
 	Unsafe    UnsafeConfig    `toml:"unsafe"`
+}
+
+// RuntimeConfig is the [runtime] section: the Go runtime of `bftledger node
+// start` (a process setting, so library users of Node set it themselves).
+type RuntimeConfig struct {
+	// MemoryLimitMiB is the Go runtime's soft memory limit in MiB
+	// (runtime/debug.SetMemoryLimit); 0 leaves it unset. It is a target,
+	// not a cap: the collector runs more often as the process nears it, so
+	// garbage does not double the footprint, and a node whose live data
+	// needs more simply uses more (at some CPU cost; raise the limit then).
+	// The GOMEMLIMIT environment variable, when set, takes precedence.
+	MemoryLimitMiB int `toml:"memory_limit_mib"`
 }
 
 // P2PConfig is the [p2p] section.
@@ -118,7 +131,8 @@ func DefaultConfig() *Config {
 			HeartbeatTicks:      heartbeatTicksDefault,
 			MaxPendingTxs:       maxPendingTxsDefault,
 		},
-		Log: LogConfig{Level: "info", Format: "text"},
+		Log:     LogConfig{Level: "info", Format: "text"},
+		Runtime: RuntimeConfig{MemoryLimitMiB: memoryLimitMiBDefault},
 	}
 }
 
@@ -165,7 +179,7 @@ func ParseConfig(b []byte) (*Config, error) {
 // ErrConfig that names its key, or nil.
 func (c *Config) Validate() error {
 	for _, check := range []func() error{c.validateP2P, c.validateAPI, c.validateStorage,
-		c.validateConsensus, c.validateLog, c.validateUnsafe} {
+		c.validateConsensus, c.validateLog, c.validateRuntime, c.validateUnsafe} {
 		if err := check(); err != nil {
 			return fmt.Errorf("%w: %w", ErrConfig, err)
 		}
@@ -227,6 +241,10 @@ func (c *Config) validateConsensus() error {
 		return fmt.Errorf("%w (must exceed heartbeat_ticks)", err)
 	}
 	return inRange("consensus.max_pending_txs", k.MaxPendingTxs, 1, maxPendingTxsMax)
+}
+
+func (c *Config) validateRuntime() error {
+	return inRange("runtime.memory_limit_mib", c.Runtime.MemoryLimitMiB, 0, memoryLimitMiBMax)
 }
 
 func (c *Config) validateLog() error {

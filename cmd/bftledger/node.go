@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -41,6 +42,9 @@ func newNodeStartCmd() *cobra.Command {
 			log, err := node.NewLogger(h.Config.Log, cmd.ErrOrStderr())
 			if err != nil {
 				return err
+			}
+			if lim := h.Config.Runtime.MemoryLimitMiB; lim > 0 && os.Getenv("GOMEMLIMIT") == "" {
+				debug.SetMemoryLimit(int64(lim) << 20)
 			}
 			n, err := node.NewFromHome(h, log)
 			if err != nil {
