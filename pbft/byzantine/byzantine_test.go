@@ -380,6 +380,38 @@ func TestCensor(t *testing.T) {
 	if len(core.proposed) != 1 || len(core.stepped) != 0 {
 		t.Fatalf("core saw censored txs: proposed %q, stepped %d", core.proposed, len(core.stepped))
 	}
+
+	// A relayed Request mixing censored and other txs reaches the core
+	// without the censored ones, still verified.
+	mixed := pbft.Clone(fx.sign(&pbft.Request{Txs: [][]byte{[]byte("tx-r3"), []byte("tx-ok2")}, Replica: 2}))
+	if err := fx.v.Verify(2, mixed); err != nil {
+		t.Fatal(err)
+	}
+	_ = r.Step(mixed)
+	if len(core.stepped) != 1 {
+		t.Fatalf("stepped %d messages, want the filtered request", len(core.stepped))
+	}
+	got, ok := core.stepped[0].(*pbft.Request)
+	if !ok || len(got.Txs) != 1 || string(got.Txs[0]) != "tx-ok2" || !pbft.Verified(got) {
+		t.Fatalf("core got %+v (verified %v), want only tx-ok2, verified", core.stepped[0], pbft.Verified(core.stepped[0]))
+	}
+
+	// Its own mixed relay goes out without the censored tx, re-signed.
+	r.Advance(r.Ready())
+	core.ready = true
+	core.rd = pbft.Ready{Messages: []pbft.Envelope{{To: 1, Msg: fx.sign(&pbft.Request{Txs: [][]byte{[]byte("tx-r4"), []byte("tx-ok3")}, Replica: 0})}}}
+	var sent *pbft.Request
+	for _, env := range r.Ready().Messages {
+		if req, ok := env.Msg.(*pbft.Request); ok {
+			sent = req
+		}
+	}
+	if sent == nil || len(sent.Txs) != 1 || string(sent.Txs[0]) != "tx-ok3" {
+		t.Fatalf("relayed %+v, want only tx-ok3", sent)
+	}
+	if err := fx.v.Verify(0, pbft.Clone(sent)); err != nil {
+		t.Fatalf("filtered relay does not verify: %v", err)
+	}
 }
 
 func TestReplayAndSeqSkipSendExtra(t *testing.T) {
