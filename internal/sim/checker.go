@@ -41,6 +41,12 @@ type delivery struct {
 	replica int
 }
 
+// proposal is a batch's first PRE-PREPARE seen on the network.
+type proposal struct {
+	tick uint64
+	view uint64
+}
+
 // checker watches every delivery of every replica and records violations
 // of the safety invariants. Byzantine replicas' deliveries count for
 // clients (as their receipts would) but are never checked.
@@ -62,6 +68,14 @@ type checker struct {
 	// byzantineDups counts txs a faulty primary got ordered twice.
 	byzantineDups int
 
+	// firstProposed and firstCommitted record, per batch digest, its first
+	// PRE-PREPARE on the network and its first delivery at an honest
+	// replica; viewChangeDups counts the txs ordered twice legally (see
+	// excusedDup).
+	firstProposed  map[crypto.Hash]proposal
+	firstCommitted map[crypto.Hash]uint64
+	viewChangeDups int
+
 	violations    []Violation
 	maxViolations int
 }
@@ -82,6 +96,9 @@ func newChecker(n, f int, honest []bool, verify func(engine.Committed) error) *c
 		votes:         make(map[string]map[uint64]uint64),
 		accepted:      make(map[string]uint64),
 		maxViolations: maxViolations,
+
+		firstProposed:  make(map[crypto.Hash]proposal),
+		firstCommitted: make(map[crypto.Hash]uint64),
 	}
 	for i := range c.txCount {
 		c.txCount[i] = make(map[string]int)
@@ -112,6 +129,9 @@ func (c *checker) delivered(tick uint64, id int, b engine.Committed, appHash []b
 		return
 	}
 	c.checkProof(tick, id, b, d)
+	if _, ok := c.firstCommitted[d]; !ok {
+		c.firstCommitted[d] = tick
+	}
 	if prev, ok := c.first[b.Height]; !ok {
 		c.first[b.Height] = delivery{digest: d, appHash: appHash, replica: id}
 	} else {
@@ -137,9 +157,45 @@ func (c *checker) delivered(tick uint64, id int, b engine.Committed, appHash []b
 			c.byzantineDups++
 			continue
 		}
+		if c.excusedDup(c.first[c.txFirst[id][k]].digest, d) {
+			c.viewChangeDups++
+			continue
+		}
 		c.fail(tick, KindDuplicateTx, "replica %d committed tx %s at height %d and again at height %d (view %d, honest primary %d)",
 			id, short(tx), c.txFirst[id][k], b.Height, b.Round, b.Proposer)
 	}
+}
+
+// proposed records a PRE-PREPARE for digest in view seen at tick.
+func (c *checker) proposed(tick, view uint64, digest crypto.Hash) {
+	if _, ok := c.firstProposed[digest]; !ok {
+		c.firstProposed[digest] = proposal{tick: tick, view: view}
+	}
+}
+
+// excusedDup reports whether two batches holding the same tx are a legal
+// consequence of view changes rather than a primary's mistake: they were
+// first proposed in different views, and the earlier one had not committed
+// at any honest replica when the later one was proposed. Then the later
+// primary could not know the tx was ordered: a batch prepared at too few
+// replicas to appear in its NEW-VIEW, and re-proposed by a later NEW-VIEW
+// that did see it, puts the tx in two batches (the paper's replicas then
+// execute it once, by client timestamp; our ledger skips a tx that has a
+// receipt). Had the earlier batch committed anywhere, 2f+1 replicas
+// prepared it, every later NEW-VIEW carries it, and a primary ordering its
+// txs again is at fault.
+func (c *checker) excusedDup(d1, d2 crypto.Hash) bool {
+	p1, ok1 := c.firstProposed[d1]
+	p2, ok2 := c.firstProposed[d2]
+	if !ok1 || !ok2 || p1.view == p2.view {
+		return false
+	}
+	earlier, later := d1, p2
+	if p2.tick < p1.tick {
+		earlier, later = d2, p1
+	}
+	committed, ok := c.firstCommitted[earlier]
+	return !ok || committed > later.tick
 }
 
 // checkProof verifies the first proof delivered for each (height, batch).

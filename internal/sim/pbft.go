@@ -75,6 +75,20 @@ func (e *PBFT) VerifyProof(c engine.Committed) error {
 	return pbft.VerifyCommitCertificate(e.ChainID, e.Validators, c.Height, c.Txs, c.Proof)
 }
 
+// ProposedBatch implements BatchTracer: a PRE-PREPARE frame's view and
+// batch digest.
+func (e *PBFT) ProposedBatch(frame []byte) (view uint64, digest crypto.Hash, ok bool) {
+	if len(frame) < 2 || pbft.Kind(frame[1]) != pbft.KindPrePrepare {
+		return 0, crypto.Hash{}, false
+	}
+	m, err := pbft.Decode(frame)
+	if err != nil {
+		return 0, crypto.Hash{}, false
+	}
+	pp := m.(*pbft.PrePrepare)
+	return pp.View, pp.Digest, true
+}
+
 // config returns replica id's core configuration.
 func (e *PBFT) config(id int, st Storage) pbft.Config {
 	p := e.Params

@@ -1,6 +1,9 @@
 package sim
 
-import "github.com/bftledger/bftledger/engine"
+import (
+	"github.com/bftledger/bftledger/crypto"
+	"github.com/bftledger/bftledger/engine"
+)
 
 // Record is one key/value an engine asks to make durable. A nil Value
 // deletes Key. The simulator keeps every replica's records in an in-memory
@@ -55,6 +58,13 @@ type Storage interface {
 // Engine builds replicas. The simulator calls NewReplica once per replica
 // at start and again at each restart after a crash, with every record the
 // replica persisted before it and the height its state machine has applied.
+// BatchTracer is implemented by engines whose frames show who proposed a
+// batch in which view (PBFT's PRE-PREPAREs), so the duplicate-tx checker
+// can tell a primary's mistake from a view change's legal re-proposal.
+type BatchTracer interface {
+	ProposedBatch(frame []byte) (view uint64, digest crypto.Hash, ok bool)
+}
+
 type Engine interface {
 	// Name identifies the engine in logs and failure reports.
 	Name() string

@@ -110,7 +110,11 @@ type Result struct {
 	Restarts      int
 	Partitions    int
 	Net           NetStats
-	Trace         []string // the last events, for a failure report
+	// DupTxs counts txs ordered twice and excused: by a faulty primary, or
+	// by view changes that re-proposed a batch no honest replica had
+	// committed (the ledger executes a tx once either way).
+	DupTxs int
+	Trace  []string // the last events, for a failure report
 }
 
 // Failed reports whether the run broke an invariant.
@@ -118,9 +122,9 @@ func (r *Result) Failed() bool { return len(r.Violations) > 0 }
 
 // Summary is a one-line account of the run.
 func (r *Result) Summary() string {
-	return fmt.Sprintf("seed %d: %d ticks (liveness %d), heights %v, txs %d/%d, step errors %d, crashes %d, partitions %d, net %+v, violations %d",
+	return fmt.Sprintf("seed %d: %d ticks (liveness %d), heights %v, txs %d/%d, step errors %d, crashes %d, partitions %d, net %+v, excused duplicate txs %d, violations %d",
 		r.Seed, r.Ticks, r.LivenessTicks, r.Heights, r.TxsAccepted, r.TxsSubmitted, r.StepErrors,
-		r.Crashes, r.Partitions, r.Net, len(r.Violations))
+		r.Crashes, r.Partitions, r.Net, r.DupTxs, len(r.Violations))
 }
 
 // Report is a multi-line failure report: the summary, the violations and
@@ -252,7 +256,7 @@ func (s *Sim) result(liveness uint64) *Result {
 		Seed: s.cfg.Seed, Violations: s.check.violations, Ticks: s.tick, LivenessTicks: liveness,
 		TxsSubmitted: len(s.txs), StepErrors: s.stepErrors,
 		Crashes: s.crashes, Restarts: s.restarts, Partitions: s.partitions, Net: s.net.stats,
-		Trace: s.trace,
+		DupTxs: s.check.byzantineDups + s.check.viewChangeDups, Trace: s.trace,
 	}
 	for _, nd := range s.nodes {
 		r.Heights = append(r.Heights, nd.machine.Height())
@@ -332,6 +336,11 @@ func (s *Sim) drain(nd *node) {
 		for _, m := range rd.Messages {
 			if s.tap != nil {
 				s.tap(nd.id, m.To, m.Data)
+			}
+			if tr, ok := s.cfg.Engine.(BatchTracer); ok {
+				if view, d, ok := tr.ProposedBatch(m.Data); ok {
+					s.check.proposed(s.tick, view, d)
+				}
 			}
 			if m.To == engine.Broadcast {
 				for to := range s.nodes {
