@@ -88,7 +88,7 @@ runs one testnet per size, to show what growing n costs.`,
 	fl.IntVar(&f.batch, "batch", bench.BatchTxsDefault, "txs per POST /v1/txs/batch")
 	fl.IntVar(&f.sampleEvery, "sample-every", bench.SampleEveryDefault, "measure receipt latency of every n-th tx")
 	fl.BoolVar(&f.phases, "latency-phases", true, "after a closed-loop peak, measure latency at 80% of it and at --low-rate")
-	fl.Float64Var(&f.lowRate, "low-rate", 200, "open-loop rate of the low-load latency phase, tx/s")
+	fl.Float64Var(&f.lowRate, "low-rate", 20, "open-loop rate of the low-load latency phase, tx/s (low enough that blocks of one tx do not queue behind each other's synced writes)")
 	fl.IntVar(&f.repeat, "repeat", 1, "run each configuration this many times (fresh testnet each); the report gives medians")
 	fl.BoolVar(&f.keep, "keep", false, "keep the testnet directories (node logs) under --out")
 	fl.BoolVar(&f.profile, "profile", false, "serve /debug/pprof on the nodes and save each node's CPU profile of the first phase's window, and its heap at the end of it, to --out")
@@ -136,7 +136,7 @@ func (f *benchFlags) phaseList() []bench.Phase {
 		half := max(f.duration/2, time.Second)
 		ph = append(ph,
 			bench.Phase{Name: bench.PhaseLoad80, RatePct: 80, Warmup: time.Second, Duration: half},
-			bench.Phase{Name: bench.PhaseLow, Rate: f.lowRate, Warmup: time.Second, Duration: max(f.duration*2/5, time.Second)},
+			bench.Phase{Name: bench.PhaseLow, Rate: f.lowRate, Warmup: time.Second, Duration: max(f.duration*3/4, time.Second)},
 		)
 	}
 	return ph
