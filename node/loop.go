@@ -87,6 +87,7 @@ func (n *Node) runLoop(ctx context.Context) error {
 // step feeds one verified message to the engine. Errors are the peer's
 // problem (stale, duplicate or out-of-window messages), not ours.
 func (n *Node) step(msg any) {
+	n.m.inbound(n.kindOf(msg))
 	if err := n.eng.Step(msg); err != nil {
 		n.log.Debug("step refused", "err", err)
 	}

@@ -28,8 +28,8 @@ type metrics struct {
 	commitLatency prometheus.Histogram
 	viewChanges   atomic.Uint64
 
-	// in and out cache the message counters by kind; in is used only by
-	// the verify collector, out only by the loop.
+	// in and out cache the message counters by kind; only the loop uses
+	// them.
 	in, out map[string]prometheus.Counter
 
 	mu       sync.Mutex // guards proposed (the loop and the executor)
@@ -112,7 +112,7 @@ func (m *metrics) status(st *engine.Status) {
 	m.viewChanges.Store(st.ViewChanges)
 }
 
-// inbound counts a verified message; only the verify collector calls it.
+// inbound counts a verified message; only the loop calls it.
 func (m *metrics) inbound(kind string) { counterFor(m.in, m.messages, kind, "in").Inc() }
 
 // outbound counts a sent message; only the loop calls it.

@@ -91,7 +91,6 @@ func (n *Node) collectVerified(ctx context.Context, order <-chan *verifyJob) err
 			n.log.Debug("dropping invalid message", "peer", j.frame.From, "bytes", len(j.frame.Data), "err", j.err)
 			continue
 		}
-		n.m.inbound(n.kindOf(j.msg))
 		select {
 		case n.verified <- j.msg:
 		case <-ctx.Done():
