@@ -20,6 +20,7 @@ const (
 	// tickIntervalMin and tickIntervalMax bound [consensus] tick_interval.
 	tickIntervalMin     = time.Millisecond
 	tickIntervalDefault = 10 * time.Millisecond
+	tickIntervalMax     = 10 * time.Second
 
 	// memoryLimitMiBDefault is [runtime] memory_limit_mib: a soft limit
 	// that keeps a default node near 100 MiB (its live heap is a few tens
@@ -27,7 +28,6 @@ const (
 	// memoryLimitMiBMax bounds it (1 TiB).
 	memoryLimitMiBDefault = 100
 	memoryLimitMiBMax     = 1 << 20
-	tickIntervalMax       = 10 * time.Second
 
 	// Tick counts of the engines' timers.
 	batchTimeoutTicksMax       = 1000
