@@ -96,17 +96,15 @@ func (e *pbftEngine) Decode(from int, frame []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if e.prewarm != nil {
-		switch m := m.(type) {
-		case *pbft.PrePrepare:
-			if len(m.Txs) >= prewarmTxsMin {
-				e.prewarm(m.Txs)
-			}
-		case *pbft.Request:
-			if len(m.Txs) >= prewarmTxsMin {
-				e.prewarm(m.Txs)
-			}
-		}
+	var txs [][]byte
+	switch m := m.(type) {
+	case *pbft.PrePrepare:
+		txs = m.Txs
+	case *pbft.Request:
+		txs = m.Txs
+	}
+	if e.prewarm != nil && len(txs) >= prewarmTxsMin {
+		e.prewarm(txs)
 	}
 	if err := e.verifier.Verify(from, m); err != nil {
 		return nil, err
