@@ -38,19 +38,11 @@ type pbftEngine struct {
 	verifier *pbft.Verifier
 	db       dbm.DB
 	onSend   func(kind string) // counts outgoing messages; may be nil
-	// prewarm checks the txs of a large pre-prepare in parallel, filling
-	// the verified-tx cache so that Verify's serial pass finds them there;
-	// nil to skip.
-	prewarm func(txs [][]byte)
 }
 
-// prewarmTxsMin is the smallest batch worth checking ahead of the
-// Verifier (a batch of signatures verifies faster than one by one), and
-// checkTxsPerWorkerMin the fewest txs worth a goroutine of their own.
-const (
-	prewarmTxsMin        = 8
-	checkTxsPerWorkerMin = 32
-)
+// checkTxsPerWorkerMin is the fewest txs worth a goroutine of their own
+// when a batch of txs is checked (checkTxs).
+const checkTxsPerWorkerMin = 32
 
 var _ engine.Engine = (*pbftEngine)(nil)
 
@@ -95,16 +87,6 @@ func (e *pbftEngine) Decode(from int, frame []byte) (any, error) {
 	m, err := pbft.Decode(frame)
 	if err != nil {
 		return nil, err
-	}
-	var txs [][]byte
-	switch m := m.(type) {
-	case *pbft.PrePrepare:
-		txs = m.Txs
-	case *pbft.Request:
-		txs = m.Txs
-	}
-	if e.prewarm != nil && len(txs) >= prewarmTxsMin {
-		e.prewarm(txs)
 	}
 	if err := e.verifier.Verify(from, m); err != nil {
 		return nil, err
@@ -247,19 +229,13 @@ func (n *Node) newPBFT() error {
 	}
 	n.eng = &pbftEngine{
 		core:     rep,
-		verifier: &pbft.Verifier{ChainID: n.chainID, Validators: cfg.Validators, CheckTx: n.checkTx},
+		verifier: &pbft.Verifier{ChainID: n.chainID, Validators: cfg.Validators, CheckTx: n.checkTx, CheckTxs: n.checkTxs},
 		db:       n.consDB,
 		onSend:   n.m.outbound,
-		prewarm:  n.prewarmTxs,
 	}
 	n.log.Info("pbft engine", "records", len(recs), "applied", applied, "n", len(cfg.Validators))
 	return nil
 }
-
-// prewarmTxs runs the admission check of txs (checkTxs) so that the
-// Verifier's one-by-one checks find them cached. Failures are ignored:
-// they are not cached, so the Verifier finds and reports them.
-func (n *Node) prewarmTxs(txs [][]byte) { n.checkTxs(txs) }
 
 // checkTxs is checkTx of every tx in txs, with their signatures verified
 // in batches, split over up to GOMAXPROCS goroutines when there are many.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/bftledger/bftledger/crypto"
@@ -222,6 +223,35 @@ func TestVerifyRejectsBadCertificates(t *testing.T) {
 		m, _ := Decode(Encode(msgs[1]))
 		if err := v.Verify(0, m); !errors.Is(err, ErrRejectedTx) {
 			t.Fatalf("Verify = %v, want ErrRejectedTx", err)
+		}
+	})
+	t.Run("CheckTxs checks a message's txs together, after its signature", func(t *testing.T) {
+		calls := 0
+		v := &Verifier{ChainID: testChain, Validators: vals,
+			CheckTx: func([]byte) error { t.Error("CheckTx used for a batch"); return nil },
+			CheckTxs: func(txs [][]byte) []error {
+				calls++
+				errs := make([]error, len(txs))
+				for i, tx := range txs {
+					if string(tx) == "bad" {
+						errs[i] = errors.New("no")
+					}
+				}
+				return errs
+			}}
+		txs := [][]byte{[]byte("a"), []byte("bad"), []byte("c")}
+		req := signed(&Request{Txs: txs, Replica: 2}, signers[2])
+		if err := v.Verify(2, Clone(req)); !errors.Is(err, ErrRejectedTx) || !strings.Contains(err.Error(), "tx 1") {
+			t.Fatalf("Verify = %v, want ErrRejectedTx for tx 1", err)
+		}
+		forged := Clone(req)
+		forged.(*Request).Sig[0] ^= 1
+		if err := v.Verify(2, forged); !errors.Is(err, ErrBadSignature) || calls != 1 {
+			t.Fatalf("Verify = %v after %d CheckTxs calls, want ErrBadSignature before any tx check", err, calls)
+		}
+		good := signed(&Request{Txs: [][]byte{[]byte("a"), []byte("c")}, Replica: 2}, signers[2])
+		if err := v.Verify(2, Clone(good)); err != nil || calls != 2 {
+			t.Fatalf("Verify = %v after %d CheckTxs calls", err, calls)
 		}
 	})
 }

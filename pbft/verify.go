@@ -160,6 +160,11 @@ type Verifier struct {
 	// CheckTx is the ledger's stateless admission check (encoding, chain
 	// id, client signature). Nil accepts every tx.
 	CheckTx func(tx []byte) error
+	// CheckTxs, if set, is CheckTx for the txs of one message at once (one
+	// error per tx, the same verdicts), so their signatures can be checked
+	// as a batch; Verify calls it only after the message's own signature
+	// checked out.
+	CheckTxs func(txs [][]byte) []error
 }
 
 // Verify checks m, received from the transport-authenticated replica from,
@@ -243,6 +248,14 @@ func sigOf(m Message) []byte {
 }
 
 func (v *Verifier) checkTxs(kind Kind, txs [][]byte) error {
+	if v.CheckTxs != nil && len(txs) > 1 {
+		for i, err := range v.CheckTxs(txs) {
+			if err != nil {
+				return fmt.Errorf("%v tx %d: %w: %w", kind, i, ErrRejectedTx, err)
+			}
+		}
+		return nil
+	}
 	if v.CheckTx == nil {
 		return nil
 	}
