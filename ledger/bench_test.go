@@ -9,6 +9,7 @@ import (
 
 	"github.com/bftledger/bftledger/crypto"
 	"github.com/bftledger/bftledger/engine"
+	"github.com/bftledger/bftledger/internal/cputime"
 )
 
 // Reproduce the figures with:
@@ -118,9 +119,9 @@ func benchApply(b *testing.B, backend string, n int) {
 		b.StopTimer()
 		c := block(uint64(i + 1))
 		b.StartTimer()
-		t0 := processCPU()
+		t0 := cputime.Process()
 		_, rs, err := s.Apply(c)
-		cpu += processCPU() - t0
+		cpu += cputime.Process() - t0
 		if err != nil {
 			b.Fatal(err)
 		}

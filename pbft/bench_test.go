@@ -3,10 +3,9 @@ package pbft_test
 import (
 	"encoding/binary"
 	"fmt"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/bftledger/bftledger/internal/cputime"
 	"github.com/bftledger/bftledger/pbft/pbfttest"
 )
 
@@ -32,7 +31,7 @@ func BenchmarkCore(b *testing.B) {
 			tx := make([]byte, 200) // about a signed transfer
 			next := uint64(0)
 			b.ResetTimer()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Process()
 			for range b.N {
 				for range batch {
 					next++
@@ -44,7 +43,7 @@ func BenchmarkCore(b *testing.B) {
 				nw.Stabilize(1 << 30)
 			}
 			b.StopTimer()
-			cpu := cpuTime() - cpu0
+			cpu := cputime.Process() - cpu0
 			if got := nw.Nodes[3].TxCount; got != int(next) {
 				b.Fatalf("committed %d txs, proposed %d", got, next)
 			}
@@ -55,13 +54,4 @@ func BenchmarkCore(b *testing.B) {
 			b.ReportMetric(float64(next)/cpu.Seconds(), "tx/cpu-s")
 		})
 	}
-}
-
-// cpuTime returns the user+system CPU time this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -2,20 +2,10 @@ package raft
 
 import (
 	"encoding/binary"
-	"syscall"
 	"testing"
-	"time"
-)
 
-// cpuTime is the CPU time this process used so far (user + system), which
-// unlike wall time does not depend on what else the machine runs.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+	"github.com/bftledger/bftledger/internal/cputime"
+)
 
 // BenchmarkCommit3 measures committed tx/s through three engines in one
 // goroutine over the in-memory network (MemDB storage, the fake ledger): the
@@ -46,7 +36,7 @@ func BenchmarkCommit3(b *testing.B) {
 			e, l := c.nodes[lead].e, c.nodes[(lead+1)%3].ledger
 			start := l.count
 			b.ResetTimer()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Process()
 			next := 0
 			for l.count-start < uint64(b.N) {
 				for next < len(txs) && e.Status().PendingTxs < 4*tc.batchTxs {
@@ -58,7 +48,7 @@ func BenchmarkCommit3(b *testing.B) {
 				c.round()
 			}
 			b.StopTimer()
-			cpu := cpuTime() - cpu0
+			cpu := cputime.Process() - cpu0
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tx/s")
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/tx")
 			b.ReportMetric(float64(b.N)/cpu.Seconds(), "tx/cpu-s")

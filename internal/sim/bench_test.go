@@ -1,6 +1,10 @@
 package sim
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/bftledger/bftledger/internal/cputime"
+)
 
 // BenchmarkSwarmSeed runs whole swarm seeds (safety and liveness phases,
 // all checkers): the cost of one seed of TestSeeds. Besides wall time it
@@ -8,7 +12,7 @@ import "testing"
 // shared machine.
 func BenchmarkSwarmSeed(b *testing.B) {
 	seed := uint64(1)
-	start := cpuTime()
+	start := cputime.Process()
 	for b.Loop() {
 		cfg, err := Swarm(seed, SwarmOptions{})
 		if err != nil {
@@ -21,7 +25,7 @@ func BenchmarkSwarmSeed(b *testing.B) {
 		s.Run()
 		seed++
 	}
-	if cpu := cpuTime() - start; cpu > 0 {
+	if cpu := cputime.Process() - start; cpu > 0 {
 		b.ReportMetric(cpu.Seconds()*1000/float64(b.N), "cpu-ms/seed")
 	}
 }
