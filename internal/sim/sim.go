@@ -92,6 +92,8 @@ type Sim struct {
 	// tap, if set, sees every frame a replica sends (tests collect corpora
 	// with it).
 	tap func(from, to int, data []byte)
+	// tracer is the engine as a BatchTracer, nil if it is not one.
+	tracer BatchTracer
 }
 
 // Result is what a run found.
@@ -171,6 +173,7 @@ func New(cfg Config) (*Sim, error) {
 		honest[i] = !slices.Contains(cfg.Byzantine, i)
 	}
 	s.check = newChecker(cfg.N, cfg.F(), honest, cfg.Engine.VerifyProof)
+	s.tracer, _ = cfg.Engine.(BatchTracer)
 	if cfg.MaxViolations > 0 {
 		s.check.maxViolations = cfg.MaxViolations
 	}
@@ -337,8 +340,8 @@ func (s *Sim) drain(nd *node) {
 			if s.tap != nil {
 				s.tap(nd.id, m.To, m.Data)
 			}
-			if tr, ok := s.cfg.Engine.(BatchTracer); ok {
-				if view, d, ok := tr.ProposedBatch(m.Data); ok {
+			if s.tracer != nil {
+				if view, d, ok := s.tracer.ProposedBatch(m.Data); ok {
 					s.check.proposed(s.tick, view, d)
 				}
 			}
