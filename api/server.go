@@ -84,13 +84,13 @@ type Config struct {
 	Validators int
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
-	// CheckTx is admission; nil means ledger.CheckTx with ChainID. A node
-	// passes one that remembers txs it already verified.
-	CheckTx func(tx []byte) error
-	// CheckTxs is admission of a batch (POST /v1/txs/batch), one error per
-	// tx; nil means CheckTx on each (ledger.CheckTxs, signatures verified
-	// as one batch, when CheckTx is nil too).
+	// CheckTxs is admission: one error per tx of a submission. A node
+	// passes one that remembers txs it already verified. Nil means CheckTx
+	// on each tx if that is set, else ledger.CheckTxs with ChainID (the
+	// signatures checked as one batch).
 	CheckTxs func(txs [][]byte) []error
+	// CheckTx is admission one tx at a time, used only when CheckTxs is nil.
+	CheckTx func(tx []byte) error
 }
 
 // Server is the HTTP API of one node.
@@ -120,13 +120,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.CheckTxs == nil && cfg.CheckTx == nil {
-		chainID := cfg.ChainID
-		cfg.CheckTxs = func(txs [][]byte) []error {
-			_, errs := ledger.CheckTxs(chainID, txs)
-			return errs
-		}
-	} else if cfg.CheckTxs == nil {
+	switch {
+	case cfg.CheckTxs != nil:
+	case cfg.CheckTx != nil:
 		checkTx := cfg.CheckTx
 		cfg.CheckTxs = func(txs [][]byte) []error {
 			errs := make([]error, len(txs))
@@ -135,12 +131,11 @@ func New(cfg Config) (*Server, error) {
 			}
 			return errs
 		}
-	}
-	if cfg.CheckTx == nil {
+	default:
 		chainID := cfg.ChainID
-		cfg.CheckTx = func(tx []byte) error {
-			_, err := ledger.CheckTx(chainID, tx)
-			return err
+		cfg.CheckTxs = func(txs [][]byte) []error {
+			_, errs := ledger.CheckTxs(chainID, txs)
+			return errs
 		}
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}

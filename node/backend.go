@@ -20,7 +20,7 @@ var _ api.Backend = backend{}
 
 // Propose queues the txs for the loop and waits for the engine's verdicts.
 // A full queue answers api.ErrBusy at once. The API admitted each tx through
-// checkTx, which cached it as verified.
+// checkTxs, which cached it as verified.
 func (b backend) Propose(ctx context.Context, hashes []crypto.Hash, txs [][]byte) []error {
 	n := b.n
 	p := &proposal{txs: txs, hashes: hashes, done: make(chan struct{})}

@@ -210,7 +210,6 @@ func (n *Node) newAPI() error {
 		EnablePprof:  n.cfg.Unsafe.EnablePprof,
 		Validators:   len(n.home.Genesis.Validators),
 		Logger:       n.log.With("component", "api"),
-		CheckTx:      n.checkTx,
 		CheckTxs:     n.checkTxs,
 	})
 	if err != nil {
